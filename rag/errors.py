@@ -1,0 +1,65 @@
+"""Named errors: the CLI turns each into one line on stderr and exit code 1."""
+
+
+class RagError(Exception):
+    """An expected failure with a message that names the input and what to do."""
+
+
+class CorpusNotFound(RagError):
+    """A path given to ingest does not exist."""
+
+
+class EmptyIndex(RagError):
+    """Nothing has been ingested yet."""
+
+
+class EmptyQuestion(RagError):
+    """The question is empty or only whitespace."""
+
+
+class BadQuestion(RagError):
+    """The question cannot be asked as given (too long, only control characters)."""
+
+
+class StoreCorrupt(RagError):
+    """The index on disk cannot be opened."""
+
+
+class StoreUnavailable(RagError):
+    """The Chroma server or the store directory cannot be used."""
+
+
+class StoreBusy(RagError):
+    """Another process holds the index lock."""
+
+
+class BadFilter(RagError):
+    """A --where filter is not KEY=VALUE or names an unknown key."""
+
+
+class LoadError(RagError):
+    """A file cannot be read into a document."""
+
+
+class ScriptError(RagError):
+    """A session script is invalid; the message names the line."""
+
+
+class LLMConfigError(RagError):
+    """RAG_LLM or --llm is malformed, or its optional dependency is missing."""
+
+
+class LLMError(RagError):
+    """The configured model server failed while answering."""
+
+
+class PromptError(RagError):
+    """A prompt file is missing or lacks a variable the engine fills in."""
+
+
+class FetchError(RagError):
+    """An official text could not be downloaded."""
+
+
+class ConfigError(RagError):
+    """A setting has an invalid value."""

@@ -1,0 +1,201 @@
+"""The keyword (BM25) side of hybrid search, kept beside the store and rebuilt when it changes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from rag.config import Settings
+
+_STOP = set(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "may",
+        "me",
+        "might",
+        "must",
+        "my",
+        "no",
+        "not",
+        "of",
+        "on",
+        "or",
+        "our",
+        "shall",
+        "should",
+        "so",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "to",
+        "under",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "about",
+        "after",
+        "any",
+        "before",
+        "being",
+        "between",
+        "both",
+        "each",
+        "more",
+        "most",
+        "other",
+        "same",
+        "some",
+        "only",
+        "own",
+        "very",
+        "also",
+    ]
+)
+GENERATION_KEY = "keyword_generation"
+
+
+def _stem(word: str) -> str:
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased, stop-worded, lightly stemmed words; numbers kept (26, 45, 7101)."""
+    words = re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
+    return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
+
+
+@dataclass
+class KeywordIndex:
+    """BM25 over every stored chunk; ids line up with the Chroma ids."""
+
+    ids: list[str]
+    model: Any
+    generation: str
+    metas: list[dict[str, Any]]  # each chunk's metadata, for filters and exact pinpoint lookup
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        import numpy as np
+
+        terms = tokens(query)
+        if not terms or not self.ids:
+            return []
+        scores = self.model.get_scores(terms)
+        k = min(k, len(self.ids))
+        top = np.argpartition(-scores, k - 1)[:k]
+        ranked = sorted(top, key=lambda i: -scores[i])
+        return [(self.ids[i], float(scores[i])) for i in ranked if scores[i] > 0]
+
+
+def _folder(settings: Settings) -> Any:
+    return settings.home / "keyword" / settings.collection
+
+
+def _build(data: dict[str, Any], generation: str) -> KeywordIndex:
+    import bm25s
+
+    model = bm25s.BM25()
+    model.index([tokens(t or "") for t in data["documents"]] or [[]], show_progress=False)
+    metas = [dict(m or {}) for m in data["metadatas"]]
+    return KeywordIndex(ids=list(data["ids"]), model=model, generation=generation, metas=metas)
+
+
+def _save(settings: Settings, index: KeywordIndex) -> None:
+    folder = _folder(settings)
+    tmp = folder.with_name(folder.name + f".tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    index.model.save(str(tmp / "bm25"), show_progress=False)
+    state = {"generation": index.generation, "ids": index.ids, "metas": index.metas}
+    (tmp / "ids.json").write_text(json.dumps(state))
+    old = folder.with_name(folder.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        folder.rename(old)
+    tmp.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
+    """Rebuild from the store's own texts and stamp the collection, so every reader can tell."""
+    data = collection.get(include=["documents", "metadatas"])
+    generation = uuid.uuid4().hex
+    index = _build(data, generation)
+    _save(settings, index)
+    meta = dict(collection.metadata or {})
+    meta[GENERATION_KEY] = generation
+    meta.pop("hnsw:space", None)
+    collection.modify(metadata=meta)
+    return index
+
+
+def load(settings: Settings, collection: Any) -> KeywordIndex:
+    """The saved index when it matches the store's generation; rebuilt locally otherwise (team servers)."""
+    import bm25s
+
+    wanted = (collection.metadata or {}).get(GENERATION_KEY, "")
+    folder = _folder(settings)
+    try:
+        saved = json.loads((folder / "ids.json").read_text())
+        if saved["generation"] == wanted and wanted:
+            model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
+            return KeywordIndex(ids=saved["ids"], model=model, generation=wanted, metas=saved["metas"])
+    except (OSError, ValueError, KeyError):
+        pass
+    data = collection.get(include=["documents", "metadatas"])
+    index = _build(data, wanted)
+    try:
+        _save(settings, index)
+    except OSError:
+        pass  # a read-only home still answers, just without the cache
+    return index

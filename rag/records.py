@@ -1,0 +1,158 @@
+"""Typed records that flow through the pipeline: documents, chunks, hits, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+META_KEYS = ("title", "citation", "type", "jurisdiction", "date", "url", "language")
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    """Bibliographic metadata of one source, from front matter or a provenance header."""
+
+    title: str
+    citation: str | None = None
+    type: str | None = None
+    jurisdiction: str | None = None
+    date: str | None = None
+    url: str | None = None
+    language: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class SourceDocument:
+    """One loaded file: its text, where each page starts, and its metadata."""
+
+    doc_id: str
+    path: Path
+    text: str
+    meta: DocMeta
+    page_starts: tuple[int, ...] = ()
+    structured: bool = False  # Markdown headings (True) or plain text (False)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding a character offset, or None for unpaged text."""
+        if not self.page_starts:
+            return None
+        page = 0
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i
+            else:
+                break
+        return page + 1
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A quotable passage with its pinpoint and its place in the document."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    pinpoint: str | None
+    heading_path: tuple[str, ...]
+    start: int
+    end: int
+    page: int | None
+    meta: DocMeta
+    source: str  # absolute path of the file it came from
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its relevance (0..1 cosine for the dense part)."""
+
+    chunk: Chunk
+    score: float
+    dense: float | None = None
+    keyword: float | None = None
+    exact: bool = False  # found by an explicit pinpoint in the question
+
+
+@dataclass
+class Citation:
+    """A numbered source of an answer, with the passage quoted."""
+
+    n: int
+    doc_id: str
+    title: str
+    citation: str | None
+    pinpoint: str | None
+    page: int | None
+    quote: str
+    path: str
+    score: float
+    verified: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """What every face (CLI, chat, session) shows for one question."""
+
+    question: str
+    answer: str
+    refused: bool
+    engine: str
+    citations: list[Citation]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    verification: str | None = None  # "N of M citations verified"
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "engine": self.engine,
+            "citations": [c.as_dict() for c in self.citations],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        if self.verification is not None:
+            data["verification"] = self.verification
+        return data
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one ingest run, file by file."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks: int = 0  # chunks in the index after the run
+    embedded: int = 0  # chunks embedded during this run
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+        }
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One indexed document as `rag sources` lists it."""
+
+    doc_id: str
+    path: str
+    meta: DocMeta
+    chunks: int

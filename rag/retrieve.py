@@ -1,0 +1,232 @@
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) fused, exact pinpoints first, filtered, diverse."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag import pinpoint as pp
+from rag.config import Settings
+from rag.errors import BadFilter, EmptyIndex
+from rag.query import ParsedQuery, parse
+from rag.records import Chunk, DocMeta, Hit
+
+FILTER_KEYS = {
+    "doc": "doc_id",
+    "doc_id": "doc_id",
+    "jurisdiction": "jurisdiction",
+    "type": "type",
+    "language": "language",
+    "citation": "citation",
+    "pinpoint": "pinpoint",
+}
+CANDIDATES = 40  # per retriever, before fusion
+RRF_K = 60
+PER_DOC = 2  # at most this many passages of one document in the answer, unless filtered to one
+# Below this cosine similarity between the question and the best passage, the sources are taken
+# not to address the question (calibrated on tests/gold; see README "Refusals").
+RELEVANCE_FLOOR = 0.40
+
+
+@dataclass
+class Retrieval:
+    """The ranked hits for one question, and how relevant the best of them is."""
+
+    hits: list[Hit]
+    best: float
+    parsed: ParsedQuery
+    candidates: list[Hit] = field(default_factory=list)
+
+
+def parse_filters(items: list[str] | None) -> dict[str, str]:
+    filters: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        key, value = key.strip().lower(), value.strip()
+        if not sep or not key or not value:
+            raise BadFilter(f"--where {item!r}: write it as KEY=VALUE, e.g. jurisdiction=EU")
+        if key not in FILTER_KEYS:
+            raise BadFilter(
+                f"--where {item!r}: unknown key '{key}'; use one of {', '.join(sorted(set(FILTER_KEYS) - {'doc_id'}))}"
+            )
+        filters[FILTER_KEYS[key]] = value
+    return filters
+
+
+def chunk_from(meta: dict[str, Any], document: str) -> Chunk:
+    """Rebuild a Chunk from what the store holds."""
+    quote_at = int(meta.get("quote_at", 0))
+    heading = str(meta.get("heading", ""))
+    return Chunk(
+        chunk_id=str(meta.get("chunk_id", "")),
+        doc_id=str(meta.get("doc_id", "")),
+        text=document[quote_at:],
+        pinpoint=meta.get("pinpoint"),
+        heading_path=tuple(heading.split(" > ")) if heading else (),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        page=meta.get("page"),
+        meta=DocMeta(
+            **{
+                k: meta[k]
+                for k in ("title", "citation", "type", "jurisdiction", "date", "url", "language")
+                if k in meta
+            }
+        ),
+        source=str(meta.get("source", "")),
+    )
+
+
+class Retriever:
+    """Holds the open store, the embedding model and the keyword index for repeated questions."""
+
+    def __init__(self, settings: Settings) -> None:
+        from rag import keyword, store
+        from rag.embed import make_embeddings
+
+        self.settings = settings
+        self.client = store.open_client(settings)
+        self.collection = store.chunk_collection(self.client, settings)
+        if self.collection.count() == 0:
+            raise EmptyIndex(f"the index in {store.where(settings)} is empty; run `rag ingest` first")
+        self.embeddings = make_embeddings(settings.embeddings)
+        self.keywords = keyword.load(settings, self.collection)
+
+    def refresh(self) -> None:
+        """Pick up a newer ingest (the chat calls this between questions)."""
+        from rag import keyword, store
+
+        self.collection = store.chunk_collection(self.client, self.settings)
+        if (self.collection.metadata or {}).get(keyword.GENERATION_KEY) != self.keywords.generation:
+            self.keywords = keyword.load(self.settings, self.collection)
+
+    def _allowed(self, filters: dict[str, str]) -> set[str] | None:
+        if not filters:
+            return None
+        allowed = set()
+        for cid, meta in zip(self.keywords.ids, self.keywords.metas, strict=True):
+            if all(str(meta.get(k, "")).casefold() == v.casefold() for k, v in filters.items()):
+                allowed.add(cid)
+        return allowed
+
+    def search(self, question: str, k: int = 5, filters: dict[str, str] | None = None) -> Retrieval:
+        filters = filters or {}
+        parsed = parse(question)
+        allowed = self._allowed(filters)
+        if allowed is not None and not allowed:
+            return Retrieval(hits=[], best=0.0, parsed=parsed)
+        qvec = self.embeddings.embed_query(parsed.text)
+        ranks: dict[str, float] = {}
+
+        dense_ids = self._dense(qvec, allowed)
+        for rank, cid in enumerate(dense_ids):
+            ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        kw = [
+            (cid, s)
+            for cid, s in self.keywords.search(parsed.text, CANDIDATES * 3)
+            if allowed is None or cid in allowed
+        ]
+        for rank, (cid, _) in enumerate(kw[:CANDIDATES]):
+            ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+        exact = self._exact(parsed, allowed)
+        hinted = set(parsed.doc_hints)
+
+        hits = self._materialise(list(dict.fromkeys([*exact, *ranks])), qvec)
+        kw_scores = dict(kw)
+        scored: list[Hit] = []
+        for hit in hits:
+            cid = hit_key(hit)
+            fused = ranks.get(cid, 0.0)
+            if hit.chunk.doc_id in hinted:
+                fused += 0.5 / RRF_K
+            is_exact = cid in exact and (hit.dense or 0) >= 0.15
+            if is_exact:
+                fused += 2.0 / RRF_K
+            scored.append(
+                Hit(chunk=hit.chunk, score=fused, dense=hit.dense, keyword=kw_scores.get(cid), exact=is_exact)
+            )
+        scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
+        best = max((h.dense or 0.0 for h in scored), default=0.0)
+        if any(h.exact for h in scored):
+            best = max(best, RELEVANCE_FLOOR)
+        return Retrieval(
+            hits=diverse(scored, k, per_doc=k if "doc_id" in filters else PER_DOC),
+            best=best,
+            parsed=parsed,
+            candidates=scored,
+        )
+
+    def _dense(self, qvec: list[float], allowed: set[str] | None) -> list[str]:
+        n = min(CANDIDATES, self.collection.count())
+        kwargs: dict[str, Any] = {"query_embeddings": [qvec], "n_results": n, "include": []}
+        if allowed is not None:
+            kwargs["ids"] = sorted(allowed)
+            kwargs["n_results"] = min(CANDIDATES, len(allowed))
+        result = self.collection.query(**kwargs)
+        return list(result["ids"][0])
+
+    def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> list[str]:
+        if not parsed.pinpoints:
+            return []
+        found: list[str] = []
+        for cid, meta in zip(self.keywords.ids, self.keywords.metas, strict=True):
+            if allowed is not None and cid not in allowed:
+                continue
+            if any(pp.matches(p, meta.get("pinpoint")) for p in parsed.pinpoints):
+                found.append(cid)
+        if parsed.doc_hints:
+            narrowed = [
+                c
+                for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
+                if c in set(found) and m.get("doc_id") in parsed.doc_hints
+            ]
+            if narrowed:
+                return narrowed
+        return found[:CANDIDATES]
+
+    def _materialise(self, ids: list[str], qvec: list[float]) -> list[Hit]:
+        if not ids:
+            return []
+        data: Any = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        hits: list[Hit] = []
+        for cid, doc, meta, emb in zip(
+            data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True
+        ):
+            chunk = chunk_from(dict(meta or {}), doc or "")
+            hits.append(_KeyedHit(chunk=chunk, score=0.0, dense=cosine(qvec, list(emb)), key=cid))
+        return hits
+
+
+@dataclass(frozen=True)
+class _KeyedHit(Hit):
+    key: str = ""
+
+
+def hit_key(hit: Hit) -> str:
+    return hit.key if isinstance(hit, _KeyedHit) else hit.chunk.chunk_id
+
+
+def cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    na = math.sqrt(sum(x * x for x in a)) or 1.0
+    nb = math.sqrt(sum(y * y for y in b)) or 1.0
+    return dot / (na * nb)
+
+
+def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC) -> list[Hit]:
+    """Top k, with at most per_doc passages of one document while other documents are relevant."""
+    chosen: list[Hit] = []
+    seen: dict[str, int] = {}
+    for hit in hits:
+        if seen.get(hit.chunk.doc_id, 0) < per_doc:
+            chosen.append(hit)
+            seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1
+        if len(chosen) == k:
+            return chosen
+    for hit in hits:  # not enough other documents: fill up from the best remaining
+        if hit not in chosen:
+            chosen.append(hit)
+        if len(chosen) == k:
+            break
+    return chosen

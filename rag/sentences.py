@@ -1,0 +1,73 @@
+"""Sentence splitting that respects legal abbreviations (Art., para., No., U.S.C., v.)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_CANDIDATE = re.compile(r"[.!?][\"”’)]?\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_ABBREVIATIONS = {
+    "art",
+    "arts",
+    "para",
+    "paras",
+    "no",
+    "nos",
+    "v",
+    "s",
+    "ss",
+    "sch",
+    "u.s.c",
+    "e.g",
+    "i.e",
+    "cf",
+    "al",
+    "oj",
+    "p",
+    "pp",
+    "dec",
+    "res",
+    "doc",
+    "app",
+    "apps",
+    "ch",
+    "mr",
+    "ms",
+    "dr",
+    "st",
+    "vol",
+    "op",
+}
+_BLOCKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.|\([a-z0-9]+\))\s)")
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    word = re.search(r"([\w.]+)$", text[:dot])
+    if not word:
+        return False
+    token = word.group(1).lower().strip(".")
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", token))
+
+
+def split(text: str) -> list[tuple[int, int]]:
+    """(start, end) spans of the sentences in text; bullet lines and paragraphs stand alone."""
+    spans: list[tuple[int, int]] = []
+    bounds = [0] + [m.end() for m in _BLOCKS.finditer(text)] + [len(text)]
+    for block_start, block_end in itertools.pairwise(bounds):
+        start = block_start
+        for m in _CANDIDATE.finditer(text, block_start, block_end):
+            if text[m.start()] == "." and _is_abbreviation(text, m.start()):
+                continue
+            end = m.start() + 1 + (1 if text[m.start() + 1] in '"”’)' else 0)
+            spans.append((start, end))
+            start = m.end()
+        spans.append((start, block_end))
+    cleaned = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if b > a and re.search(r"\w", text[a:b]):
+            cleaned.append((a, b))
+    return cleaned
