@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from rag.cli_session import session_app
 from rag.errors import RagError
 
 app = typer.Typer(
@@ -20,6 +21,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+app.add_typer(session_app, name="session")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -148,5 +151,36 @@ def show_config(json_out: JsonOpt = False) -> None:
     typer.echo(render.to_json(described) if json_out else "\n".join(f"{k}: {v}" for k, v in described.items()))
 
 
+from rag.cli_corpus import corpus_app  # noqa: E402  (registered after the commands above)
+
+app.add_typer(corpus_app, name="corpus")
+
+
 def main() -> None:
     app()
+
+
+@app.command("eval")
+def eval_command(
+    gold: Annotated[Path, typer.Argument(help="Gold set: one JSON object per line (see README).")],
+    k: Annotated[int, typer.Option("--k", help="Passages retrieved per question.")] = 5,
+    json_out: JsonOpt = False,
+    show: Annotated[bool, typer.Option("--show-misses", help="List the questions that missed.")] = False,
+) -> None:
+    """Measure retrieval (recall@k, MRR), refusals and latency on a gold set."""
+    from rag import render
+    from rag.assistant import Assistant
+    from rag.evaluate import evaluate, load_gold
+
+    with user_errors():
+        items = load_gold(gold)
+        report = evaluate(items, Assistant(settings(k=k)), k)
+    if json_out:
+        typer.echo(render.to_json({**report.summary(), "results": [vars(r) for r in report.results]}))
+        return
+    for key, value in report.summary().items():
+        typer.echo(f"{key:>18}: {value}")
+    if show:
+        for r in report.results:
+            if (r.answerable and (r.pin_recall < 1 or r.refused)) or (not r.answerable and not r.refused):
+                typer.echo(f"MISS {r.id} pin={r.pin_recall:.2f} refused={r.refused}: {r.question}\n     top: {r.top}")

@@ -96,6 +96,16 @@ def select(question: str, retrieval: Retrieval) -> list[tuple[Hit, list[str]]]:
     return chosen
 
 
+def refusal(question: str, retrieval: Retrieval, engine: str) -> Answer:
+    """The plain refusal, with the nearest sources so the user can check for themselves."""
+    from rag.cite import citations_for
+
+    answer = Answer(question, REFUSAL, True, engine, citations_for(retrieval.hits[:3], verified=False))
+    if retrieval.uncovered:
+        answer.warnings.append("nothing in the indexed sources on: " + ", ".join(retrieval.uncovered))
+    return answer
+
+
 class ExtractiveEngine:
     """Cannot invent: every sentence of its answer is a sentence of a cited passage."""
 
@@ -104,11 +114,11 @@ class ExtractiveEngine:
     def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
         from rag.cite import citations_for
 
-        if not retrieval.hits or retrieval.best < floor:
-            return Answer(question, REFUSAL, True, self.name, citations_for(retrieval.hits[:3], verified=False))
+        if not retrieval.addresses(floor):
+            return refusal(question, retrieval, self.name)
         chosen = select(question, retrieval)
         if not chosen:
-            return Answer(question, REFUSAL, True, self.name, citations_for(retrieval.hits[:3], verified=False))
+            return refusal(question, retrieval, self.name)
         cites = citations_for([hit for hit, _ in chosen])
         lines = [
             f"{label(hit)}: " + " ".join(f"{s} [{n}]" for s in said) for n, (hit, said) in enumerate(chosen, start=1)

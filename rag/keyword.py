@@ -124,6 +124,13 @@ class KeywordIndex:
     model: Any
     generation: str
     metas: list[dict[str, Any]]  # each chunk's metadata, for filters and exact pinpoint lookup
+    _vocabulary: set[str] | None = None
+
+    @property
+    def vocabulary(self) -> set[str]:
+        if self._vocabulary is None:
+            self._vocabulary = set(getattr(self.model, "vocab_dict", {}) or {})
+        return self._vocabulary
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         import numpy as np

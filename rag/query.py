@@ -26,6 +26,12 @@ ALIASES: dict[str, str] = {
     r"\bechr\b": "European Convention on Human Rights",
     r"\baz\b": "Azerbaijan",
     r"\bnon[- ]?punish\w*": "non-punishment",
+    r"\b(?:kids?|minors?|juveniles?|teen(?:ager)?s?|under[- ]18s?)\b": "child under 18",
+    r"\b(?:1[0-7]|[1-9])[- ]year[- ]old\b": "child under 18",
+    r"\bforced\b|\bcoerced\b|\bduress\b": "compelled",
+    r"\bpunish(?:ed|ing)?\b|\bsanction(?:ed|s)?\b": "penalties",
+    r"\bcharg(?:e|ed|ing)\b": "prosecute",
+    r"\bstrasbourg court\b|\bthe court\b": "European Court of Human Rights",
 }
 
 # Words that name an instrument, with the document ids (file stems) they point at.

@@ -8,6 +8,7 @@ from typing import Any
 
 from rag import pinpoint as pp
 from rag.config import Settings
+from rag import coverage
 from rag.errors import BadFilter, EmptyIndex
 from rag.query import ParsedQuery, parse
 from rag.records import Chunk, DocMeta, Hit
@@ -27,6 +28,7 @@ PER_DOC = 2  # at most this many passages of one document in the answer, unless 
 # Below this cosine similarity between the question and the best passage, the sources are taken
 # not to address the question (calibrated on tests/gold; see README "Refusals").
 RELEVANCE_FLOOR = 0.40
+KEYWORD_EVIDENCE = 0.75  # or: this share of the question's words appears in the top passages
 
 
 @dataclass
@@ -37,6 +39,16 @@ class Retrieval:
     best: float
     parsed: ParsedQuery
     candidates: list[Hit] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)  # what the question is about that the corpus never names
+    on_topic: bool = True  # the question uses the field's vocabulary at all
+    coverage: float = 0.0  # share of the question's words found in the top passages
+
+    def addresses(self, floor: float) -> bool:
+        """Whether the sources speak to the question at all (else every engine refuses)."""
+        if not self.hits or self.uncovered or not self.on_topic:
+            return False
+        exact = any(h.exact for h in self.hits)
+        return exact or self.best >= floor or self.coverage >= KEYWORD_EVIDENCE
 
 
 def parse_filters(items: list[str] | None) -> dict[str, str]:
@@ -129,7 +141,7 @@ class Retriever:
         ]
         for rank, (cid, _) in enumerate(kw[:CANDIDATES]):
             ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
-        exact = self._exact(parsed, allowed)
+        exact, named = self._exact(parsed, allowed)
         hinted = set(parsed.doc_hints)
 
         hits = self._materialise(list(dict.fromkeys([*exact, *ranks])), qvec)
@@ -140,21 +152,25 @@ class Retriever:
             fused = ranks.get(cid, 0.0)
             if hit.chunk.doc_id in hinted:
                 fused += 0.5 / RRF_K
-            is_exact = cid in exact and (hit.dense or 0) >= 0.15
+            is_exact = cid in exact
             if is_exact:
-                fused += 2.0 / RRF_K
+                # A provision of a named instrument goes first; a bare "Article 4" competes on meaning.
+                fused += (3.0 if named else 1.0) / RRF_K
             scored.append(
                 Hit(chunk=hit.chunk, score=fused, dense=hit.dense, keyword=kw_scores.get(cid), exact=is_exact)
             )
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
         best = max((h.dense or 0.0 for h in scored), default=0.0)
-        if any(h.exact for h in scored):
-            best = max(best, RELEVANCE_FLOOR)
+        per_doc = k if "doc_id" in filters else PER_DOC
+        final = diverse(scored, k, per_doc=per_doc, focus=hinted)
         return Retrieval(
-            hits=diverse(scored, k, per_doc=k if "doc_id" in filters else PER_DOC),
+            hits=final,
             best=best,
             parsed=parsed,
             candidates=scored,
+            uncovered=coverage.uncovered(question, self.keywords.vocabulary),
+            on_topic=coverage.on_topic(question),
+            coverage=coverage.term_coverage(question, [h.chunk.text for h in final[:3]]),
         )
 
     def _dense(self, qvec: list[float], allowed: set[str] | None) -> list[str]:
@@ -166,24 +182,22 @@ class Retriever:
         result = self.collection.query(**kwargs)
         return list(result["ids"][0])
 
-    def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> list[str]:
+    def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> tuple[list[str], bool]:
+        """Chunks carrying a pinpoint the question names; True when it also names their instrument."""
         if not parsed.pinpoints:
-            return []
-        found: list[str] = []
-        for cid, meta in zip(self.keywords.ids, self.keywords.metas, strict=True):
-            if allowed is not None and cid not in allowed:
-                continue
-            if any(pp.matches(p, meta.get("pinpoint")) for p in parsed.pinpoints):
-                found.append(cid)
+            return [], False
+        wanted = [p.casefold() for p in parsed.pinpoints]
+
+        def hit(meta: dict[str, Any], loose: bool) -> bool:
+            pin = meta.get("pinpoint")
+            return any(pp.matches(p, pin) or (loose and p in str(pin or "").casefold()) for p in wanted)
+
+        pairs = [(c, m) for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
+                 if allowed is None or c in allowed]
         if parsed.doc_hints:
-            narrowed = [
-                c
-                for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
-                if c in set(found) and m.get("doc_id") in parsed.doc_hints
-            ]
-            if narrowed:
-                return narrowed
-        return found[:CANDIDATES]
+            # The instrument is named: its own provisions, including "§ Holdings — Article 4" headings.
+            return [c for c, m in pairs if m.get("doc_id") in parsed.doc_hints and hit(m, loose=True)], True
+        return [c for c, m in pairs if hit(m, loose=False)][:CANDIDATES], False
 
     def _materialise(self, ids: list[str], qvec: list[float]) -> list[Hit]:
         if not ids:
@@ -214,12 +228,13 @@ def cosine(a: list[float], b: list[float]) -> float:
     return dot / (na * nb)
 
 
-def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC) -> list[Hit]:
-    """Top k, with at most per_doc passages of one document while other documents are relevant."""
+def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | None = None) -> list[Hit]:
+    """Top k, with at most per_doc passages of one document (one more for a document the question names)."""
     chosen: list[Hit] = []
     seen: dict[str, int] = {}
     for hit in hits:
-        if seen.get(hit.chunk.doc_id, 0) < per_doc:
+        limit = per_doc + 1 if focus and hit.chunk.doc_id in focus else per_doc
+        if seen.get(hit.chunk.doc_id, 0) < limit:
             chosen.append(hit)
             seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1
         if len(chosen) == k:

@@ -1,0 +1,154 @@
+"""Does the corpus know what the question is about? Jurisdictions, cases and years it never mentions."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+
+from rag.keyword import tokens
+
+# Country names and their adjectives, mapped to one name; parts of a covered state map to it.
+_COUNTRIES = """
+Afghanistan:Afghan; Albania:Albanian; Algeria:Algerian; Argentina:Argentine,Argentinian; Armenia:Armenian;
+Australia:Australian; Austria:Austrian; Azerbaijan:Azerbaijani,Azeri,Baku; Bangladesh:Bangladeshi;
+Belarus:Belarusian; Belgium:Belgian; Bosnia:Bosnian; Brazil:Brazilian; Bulgaria:Bulgarian; Cambodia:Cambodian;
+Canada:Canadian; Chile:Chilean; China:Chinese; Colombia:Colombian; Croatia:Croatian; Cyprus:Cypriot;
+Czechia:Czech; Denmark:Danish; Egypt:Egyptian; Eritrea:Eritrean; Estonia:Estonian; Ethiopia:Ethiopian;
+Finland:Finnish; France:French; Georgia:Georgian; Germany:German; Ghana:Ghanaian; Greece:Greek; Hungary:Hungarian;
+Iceland:Icelandic; India:Indian; Indonesia:Indonesian; Iran:Iranian; Iraq:Iraqi; Ireland:Irish; Israel:Israeli;
+Italy:Italian; Japan:Japanese; Jordan:Jordanian; Kazakhstan:Kazakh; Kenya:Kenyan; Kosovo:Kosovar;
+Kyrgyzstan:Kyrgyz; Latvia:Latvian; Lebanon:Lebanese; Libya:Libyan; Lithuania:Lithuanian; Luxembourg:Luxembourgish;
+Malaysia:Malaysian; Malta:Maltese; Mexico:Mexican; Moldova:Moldovan; Montenegro:Montenegrin; Morocco:Moroccan;
+Nepal:Nepalese,Nepali; Netherlands:Dutch; Nigeria:Nigerian; Norway:Norwegian; Pakistan:Pakistani;
+Philippines:Filipino,Philippine; Poland:Polish; Portugal:Portuguese; Qatar:Qatari; Romania:Romanian;
+Russia:Russian; Saudi Arabia:Saudi; Scotland:Scottish,Scots; Northern Ireland:Northern Irish; Serbia:Serbian;
+Slovakia:Slovak; Slovenia:Slovenian; Somalia:Somali; South Africa:South African; Spain:Spanish; Sudan:Sudanese;
+Sweden:Swedish; Switzerland:Swiss; Syria:Syrian; Tajikistan:Tajik; Thailand:Thai; Tunisia:Tunisian;
+Turkey:Turkish,Türkiye; Turkmenistan:Turkmen; Uganda:Ugandan; Ukraine:Ukrainian;
+United Arab Emirates:Emirati,UAE; United Kingdom:British,Britain,England,English,Wales,Welsh,London,UK;
+United States:American,USA,US; Uzbekistan:Uzbek; Vietnam:Vietnamese,Viet Nam
+"""
+
+
+@lru_cache(maxsize=1)
+def _country_forms() -> dict[str, str]:
+    forms: dict[str, str] = {}
+    for entry in _COUNTRIES.replace("\n", " ").split(";"):
+        name, _, others = entry.strip().partition(":")
+        for form in [name, *others.split(",")]:
+            if form.strip():
+                forms[form.strip()] = name.strip()
+    return forms
+
+
+def _known(term: str, vocabulary: set[str]) -> bool:
+    """The term, or a near spelling of it, occurs in the corpus."""
+    words = tokens(term)
+    if not words:
+        return True
+    for word in words:
+        if word in vocabulary:
+            continue
+        if len(word) >= 5 and difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.8):
+            continue
+        return False
+    return True
+
+
+_DOMESTIC = re.compile(
+    r"\b(?:laws?|code|act|statutes?|legislation|courts?|case[- ]law|judgments?|constitution|equivalent|"
+    r"limitations?|penal|criminal|prosecutors?|police|government|ministry|parliament)\b",
+    re.I,
+)
+_PERSON = re.compile(
+    r"\s+(?:wom[ae]n|m[ae]n|boys?|girls?|child(?:ren)?|minors?|teen\w*|nationals?|citizens?|clients?|"
+    r"workers?|victims?|migrants?|famil\w+|national|defendants?|suspects?|mother|father|person|people)\b",
+    re.I,
+)
+_STATISTICS = re.compile(r"\b(?:how many|number of|statistics|figures|data|referrals|tier|ranking|latest)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _country_pattern() -> re.Pattern[str]:
+    # Short all-caps forms (UK, US, UAE) must match in capitals; names and adjectives in any case.
+    forms = sorted(_country_forms(), key=len, reverse=True)
+    parts = [re.escape(f) if f.isupper() else f"(?i:{re.escape(f)})" for f in forms]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+
+
+def _country_subjects(question: str) -> set[str]:
+    """Countries whose own law, courts or figures the question asks about (not a client's nationality)."""
+    found = set()
+    lookup = {f.casefold(): c for f, c in _country_forms().items()}
+    for m in _country_pattern().finditer(question):
+        country = lookup[m.group(0).casefold()]
+        if _PERSON.match(question, m.end()):
+            continue
+        window = question[max(0, m.start() - 60) : m.end() + 60]
+        if _DOMESTIC.search(window) or _STATISTICS.search(question):
+            found.add(country)
+    return found
+
+
+def _case_names(question: str) -> set[str]:
+    """Party names of cases the question cites: 'Zoletić and Others v. Azerbaijan', 'the Smith case'."""
+    names = set(re.findall(r"\b([A-Z][\w'’.-]+)(?: and [Oo]thers)?\s+v\.?\s+(?:the\s+)?[A-Z]", question))
+    names |= set(re.findall(r"\b([A-Z][\w'’-]{2,}) (?:case|judgment|judgement|decision)\b", question))
+    return names
+
+
+# Stems of the field's vocabulary: a question with none of them is not about this corpus's subject.
+_DOMAIN = (
+    "traffick", "thb", "victim", "exploit", "slave", "servitude", "forced", "compel", "compul", "duress", "coerc",
+    "punish", "prosecut", "penalt", "sanction", "offen", "crime", "crimin", "convict", "sentenc", "charg", "defen",
+    "law", "legal", "legisl", "statut", "act", "code", "convention", "protocol", "directive", "treaty", "article",
+    "art", "section", "schedule", "recital", "principle", "guideline", "recommend", "court", "judg", "case",
+    "ruling", "holding", "right", "echr", "ecthr", "greta", "osce", "unodc", "ohchr", "ilo", "coe", "eu", "tip",
+    "tier", "nap", "action", "plan", "nrm", "referr", "identif", "assist", "shelter", "protect", "immigra",
+    "prostitut", "drug", "cannabis", "passport", "document", "police", "polic", "arrest", "detain", "detention",
+    "child", "minor", "state", "obligat", "duty", "duties", "binding", "bound", "ratif", "implement", "monitor",
+    "report", "coordinat", "ministr", "conference", "labour", "labor", "worker", "migra", "smuggl", "expung",
+    "record", "immun", "liab", "prosecutor", "lawyer", "counsel", "client", "defendant", "suspect", "accused",
+    "model", "causation", "transpos", "murder", "kidnap", "rape", "manslaughter", "theft", "fraud", "mitigat", "discontinu", "v.c.l", "vcl", "chowdury", "rantsev", "palermo", "msa",
+    "tvpa", "azerbaijan", "manat", "non-punish", "nonpunish",
+)
+
+
+_REFERENCE = re.compile(r"\b\d{2,4}/\d+\b|\bNo\.\s*\d+|\b[A-Z]{2,}[./][A-Z0-9/.]+\b|\b(?:s|art)\.?\s?\d+", re.I)
+
+
+def on_topic(question: str) -> bool:
+    """Whether the question uses any of the field's words or cites anything (football scores do not)."""
+    if _REFERENCE.search(question):
+        return True
+    words = re.findall(r"[a-z][a-z.\-]*", question.lower())
+    return any(w.startswith(_DOMAIN) for w in words)
+
+
+def term_coverage(question: str, passages: list[str]) -> float:
+    """Share of the question's content words found in the passages."""
+    wanted = set(tokens(question))
+    if not wanted:
+        return 0.0
+    found: set[str] = set()
+    for text in passages:
+        found |= wanted & set(tokens(text))
+    return len(found) / len(wanted)
+
+
+def uncovered(question: str, vocabulary: set[str]) -> list[str]:
+    """What the question is about that the corpus never mentions (empty when all is covered)."""
+    missing: list[str] = []
+    for country in sorted(_country_subjects(question)):
+        forms = [f for f, c in _country_forms().items() if c == country]
+        if not any(_known(f, vocabulary) for f in forms):
+            missing.append(country)
+    for name in sorted(_case_names(question)):
+        acronym = name.isupper() and len(name) <= 5  # VCL, AN: initials the corpus writes with dots
+        if name not in _country_forms() and not acronym and not _known(name, vocabulary):
+            missing.append(name)
+    for year in sorted(set(re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", question))):
+        if year not in vocabulary and _STATISTICS.search(question):
+            missing.append(year)
+    return missing
