@@ -71,15 +71,17 @@ def parse_command(line: str) -> Command | None:
 
 def servers(settings: Settings) -> list[tuple[str, str]]:
     """The servers this chat sends questions to, as (what, URL): a Chroma server, an LLM server."""
+    from rag.llm import parse_spec
+
     found = []
     if settings.chroma_url:
         found.append(("Chroma", settings.chroma_url))
     if settings.llm:
-        kind, _, rest = settings.llm.partition(":")
-        if "@" in rest:
-            found.append(("LLM", rest.rsplit("@", 1)[1]))
-        elif kind == "ollama":
-            found.append(("Ollama", os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"))
+        spec = parse_spec(settings.llm)
+        if spec.provider == "openai":
+            found.append(("LLM", spec.url or "https://api.openai.com/v1"))
+        elif spec.provider == "ollama":
+            found.append(("Ollama", spec.where))
     return found
 
 
@@ -255,13 +257,9 @@ class Chat:
 
         if args:
             spec = args[0]
-            try:
-                engine = make_engine(replace(self.settings, llm=None if spec == "extractive" else spec))
-            except ImportError:
-                self.say("Error: LLM engines are not available in this installation", "red")
-                return
-            self.assistant.engine = engine
-            self.settings = replace(self.settings, llm=None if spec == "extractive" else spec)
+            settings = replace(self.settings, llm=None if spec == "extractive" else spec)
+            self.assistant.engine = make_engine(settings)  # a bad spec raises before anything changes
+            self.settings = settings
         self.say(f"Engine: {self.assistant.engine.name}; {privacy_note(self.settings)}")
 
     def cmd_save(self, args: tuple[str, ...]) -> None:
@@ -295,7 +293,6 @@ def _prompt_reader(settings: Settings) -> Callable[[], str]:
     """Lines from a prompt_toolkit prompt: persistent history, Enter sends, Esc Enter or a final \\ continues."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.formatted_text import FormattedText
-    from prompt_toolkit.history import FileHistory
     from prompt_toolkit.key_binding import KeyBindings
 
     keys = KeyBindings()
@@ -313,14 +310,26 @@ def _prompt_reader(settings: Settings) -> Callable[[], str]:
     def _newline(event: Any) -> None:
         event.current_buffer.insert_text("\n")
 
-    settings.home.mkdir(parents=True, exist_ok=True)
     session: PromptSession[str] = PromptSession(
-        history=FileHistory(str(settings.home / "chat_history")),
+        history=_history(settings.home / "chat_history"),
         multiline=True,
         key_bindings=keys,
         prompt_continuation=lambda width, line, wrap: "… ".rjust(width),
     )
     return lambda: session.prompt(FormattedText([("ansicyan bold", "? ")]))
+
+
+def _history(path: Path) -> Any:
+    """Questions remembered across sessions in the home folder; only for this session if it is read-only."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError:
+        return InMemoryHistory()
+    return FileHistory(str(path))
 
 
 def _plain_reader(console: Console) -> Callable[[], str]:
@@ -369,6 +378,7 @@ def run_chat(settings: Settings) -> None:
 
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no model-loading bars across the chat
     console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal  # piped output keeps whole lines for the reader's tools
     assistant = Assistant(settings, on_wait=lambda msg: console.print(msg, style="dim", markup=False))
     welcome(settings, assistant, console)
     with console.status("Loading the embedding model…", spinner="dots"):

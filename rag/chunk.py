@@ -15,7 +15,7 @@ TARGET_CHARS = 900  # pieces of a longer section aim for this length
 
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
 _PLAIN_PART = re.compile(r"^(?:CHAPTER|Chapter|PART|Part|SECTION|TITLE)\s+(?:[IVXLCDM]+|\d+)\b.{0,100}$")
-_PLAIN_ARTICLE = re.compile(r"^(?:Article|ARTICLE|Art\.)\s+(\d+[a-z]?)\s*$")
+_PLAIN_ARTICLE = re.compile(r"^(?:Article|ARTICLE|Art\.)\s+(\d+[a-z]?)(?:\s*[-–—:.]\s*\S.{0,100})?\s*$")
 _PLAIN_USC = re.compile(r"^§\s*(\d+[a-z]?)\.\s*(.{0,150})$")
 _PLAIN_USC_TITLE = re.compile(r"^#?\s*Title\s+(\d+)\b", re.I)
 _PLAIN_SUBSECTION = re.compile(r"^\(([a-z])\)\s+([^.]{1,80})$")

@@ -74,8 +74,15 @@ def load_gold(path: Path) -> list[GoldItem]:
         try:
             raw = json.loads(line)
             expected = tuple(Expected(e["doc"], e.get("pinpoint")) for e in raw.get("expected", []))
-            items.append(GoldItem(str(raw["id"]), str(raw["question"]), expected,
-                                  bool(raw.get("answerable", True)), str(raw.get("style", ""))))
+            items.append(
+                GoldItem(
+                    str(raw["id"]),
+                    str(raw["question"]),
+                    expected,
+                    bool(raw.get("answerable", True)),
+                    str(raw.get("style", "")),
+                )
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise RagError(f"{path}:{number}: not a gold item ({exc}); see README 'Evaluation'") from None
     if not items:
@@ -92,8 +99,9 @@ def score_hits(item: GoldItem, hits: list[Hit]) -> tuple[float, float, float]:
     doc_recall = sum(d in docs for d in wanted_docs) / len(wanted_docs)
     pin_found = 0
     for e in item.expected:
-        if any(h.chunk.doc_id == e.doc and (e.pinpoint is None or pp.matches(e.pinpoint, h.chunk.pinpoint))
-               for h in hits):
+        if any(
+            h.chunk.doc_id == e.doc and (e.pinpoint is None or pp.matches(e.pinpoint, h.chunk.pinpoint)) for h in hits
+        ):
             pin_found += 1
     rr = next((1.0 / (i + 1) for i, d in enumerate(docs) if d in wanted_docs), 0.0)
     return doc_recall, pin_found / len(item.expected), rr
@@ -103,7 +111,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag import pinpoint as pp
 from rag.errors import LoadError
-from rag.load import MAX_BYTES, _meta_from, doc_id_for
+from rag.load import MAX_BYTES, doc_id_for, meta_from
 from rag.records import SourceDocument
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def read_sidecar(path: Path) -> dict[str, object]:
 def _document(path: Path, text: str, title: str | None, **extra: Any) -> SourceDocument:
     values: dict[str, object] = {"title": (title or "").strip()[:200] or path.stem}
     values.update({k: v for k, v in read_sidecar(path).items() if v not in (None, "")})
-    meta = _meta_from(values, path.stem, path)
+    meta = meta_from(values, path.stem, path)
     return SourceDocument(doc_id=doc_id_for(path), path=path, text=text, meta=meta, **extra)
 
 

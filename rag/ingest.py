@@ -59,6 +59,12 @@ def _under(path: str, roots: Sequence[Path]) -> bool:
     return False
 
 
+def default_roots(settings: Settings) -> list[Path]:
+    """The corpus, plus the official texts `rag corpus fetch` downloaded, when there are any."""
+    official = settings.home / "official"
+    return [settings.corpus, official] if official.is_dir() else [settings.corpus]
+
+
 def ingest(
     paths: Sequence[Path] | None,
     settings: Settings,
@@ -74,15 +80,13 @@ def ingest(
     from rag.embed import make_embeddings
     from rag.ledger import ChromaRecordManager
 
-    roots = list(paths) if paths else [settings.corpus]
+    roots = list(paths) if paths else default_roots(settings)
     files = discover(roots)
     report = IngestReport()
     with store.write_lock(settings, wait=wait):
-        client = store.open_client(settings)
         if rebuild:
-            for name in (settings.collection, settings.collection + store.RECORDS_SUFFIX):
-                if name in [c if isinstance(c, str) else c.name for c in client.list_collections()]:
-                    client.delete_collection(name)
+            store.drop(settings)
+        client = store.open_client(settings)
         collection = store.chunk_collection(client, settings, create=True)
         vectors = Chroma(
             client=client,

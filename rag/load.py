@@ -87,7 +87,7 @@ def read_text(path: Path) -> str:
     return "".join(ch for ch in text if ch in "\n\t" or ch >= " " or ch == "\f")
 
 
-def _meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:
+def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:
     meta = {k: str(values[k]).strip() for k in META_KEYS if values.get(k) not in (None, "")}
     meta.setdefault("title", fallback_title)
     for key in ("type", "jurisdiction"):
@@ -121,7 +121,7 @@ def load_markdown(path: Path) -> SourceDocument:
         body = raw[m.end() :]
     if not body.strip():
         raise LoadError(f"{path}: no text after the front matter")
-    meta = _meta_from(values, _first_heading(body) or path.stem, path)
+    meta = meta_from(values, _first_heading(body) or path.stem, path)
     doc_id = str(values.get("id") or doc_id_for(path))
     return SourceDocument(doc_id=doc_id, path=path, text=body, meta=meta, structured=True)
 
@@ -139,7 +139,7 @@ def load_text(path: Path) -> SourceDocument:
                 values[key.strip().lower()] = value.strip()
         body = raw[m.end() :]
     title = str(values.get("title") or next((ln.strip() for ln in body.splitlines() if ln.strip()), path.stem))
-    meta = _meta_from({"title": title[:200], **{k: v for k, v in values.items() if k != "title"}}, path.stem, path)
+    meta = meta_from({"title": title[:200], **{k: v for k, v in values.items() if k != "title"}}, path.stem, path)
     return SourceDocument(doc_id=doc_id_for(path), path=path, text=body, meta=meta)
 
 

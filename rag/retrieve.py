@@ -6,9 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag import coverage
 from rag import pinpoint as pp
 from rag.config import Settings
-from rag import coverage
 from rag.errors import BadFilter, EmptyIndex
 from rag.query import ParsedQuery, parse
 from rag.records import Chunk, DocMeta, Hit
@@ -192,8 +192,11 @@ class Retriever:
             pin = meta.get("pinpoint")
             return any(pp.matches(p, pin) or (loose and p in str(pin or "").casefold()) for p in wanted)
 
-        pairs = [(c, m) for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
-                 if allowed is None or c in allowed]
+        pairs = [
+            (c, m)
+            for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
+            if allowed is None or c in allowed
+        ]
         if parsed.doc_hints:
             # The instrument is named: its own provisions, including "§ Holdings — Article 4" headings.
             return [c for c, m in pairs if m.get("doc_id") in parsed.doc_hints and hit(m, loose=True)], True

@@ -6,11 +6,11 @@ import difflib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rag import pinpoint
+from rag import pinpoint, transcript
 from rag.errors import RagError, ScriptError
 from rag.records import Answer, Citation
 from rag.transcript import write_atomic
@@ -22,6 +22,7 @@ RESULTS = "results.jsonl"
 TOP_KEYS = ("title", "audience", "questions")
 QUESTION_KEYS = ("ask", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
+_CITATION_FIELDS = {f.name for f in fields(Citation)}
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
 
 
@@ -105,7 +106,9 @@ class Result:
             answer=data["answer"],
             refused=bool(data["refused"]),
             engine=data.get("engine", ""),
-            citations=[Citation(**c) for c in data.get("citations", [])],
+            citations=[
+                Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS}) for c in data.get("citations", [])
+            ],
             timings_ms=dict(data.get("timings_ms", {})),
             warnings=list(data.get("warnings", [])),
             verification=data.get("verification"),
@@ -295,7 +298,7 @@ def parse_script(path: Path) -> tuple[Script | None, list[Problem]]:
             if q:
                 questions.append(q)
     if v.problems or title is None:
-        return None, v.problems
+        return None, sorted(v.problems, key=lambda p: p.line)
     return Script(path, title, audience, tuple(questions)), []
 
 
@@ -363,9 +366,7 @@ def prepare_output(out_dir: Path, resume: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise SessionOutputError(f"--out {out_dir} is a file; choose a folder")
     if (out_dir / RESULTS).exists() and not resume:
-        raise SessionOutputError(
-            f"{out_dir / RESULTS} exists; pass --resume to continue or choose another --out"
-        )
+        raise SessionOutputError(f"{out_dir / RESULTS} exists; pass --resume to continue or choose another --out")
 
 
 def answered(script: Script, results: list[Result]) -> dict[int, Result]:
@@ -382,8 +383,6 @@ def run_session(
     on_question: Callable[[int, int, Question], Any] | None = None,
 ) -> list[Result]:
     """Ask every question not yet answered, recording each result and the transcripts as it arrives."""
-    from rag import transcript
-
     prepare_output(out_dir, resume)
     path = out_dir / RESULTS
     done = answered(script, read_results(path) if resume else [])

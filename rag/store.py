@@ -59,6 +59,25 @@ def open_client(settings: Settings) -> ClientAPI:
         ) from None
 
 
+def drop(settings: Settings) -> None:
+    """Remove the index (a damaged embedded store is deleted from disk) so it can be built again."""
+    import shutil
+
+    shutil.rmtree(settings.home / "keyword" / settings.collection, ignore_errors=True)
+    if not settings.chroma_url:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # this process may hold the old files open
+        shutil.rmtree(settings.store_dir, ignore_errors=True)
+        return
+    client = open_client(settings)
+    for name in (settings.collection, settings.collection + RECORDS_SUFFIX):
+        try:
+            client.delete_collection(name)
+        except Exception:  # absent already: nothing to drop
+            pass
+
+
 def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False) -> Collection:
     """The collection of chunks; EmptyIndex when it does not exist and create is False."""
     try:

@@ -25,6 +25,7 @@ h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
 section.q { border: 1px solid #ccc; border-radius: 6px; padding: .8rem 1.1rem; margin: 1.2rem 0;
             break-inside: avoid; page-break-inside: avoid; }
 h2 { font-size: 1.15rem; margin: .2rem 0 .6rem; }
+h3 { font-size: 1rem; margin: .8rem 0 .3rem; }
 .answer p { margin: .35rem 0; }
 .refused { font-style: italic; }
 a.m { text-decoration: none; color: #1d4f91; }
@@ -33,7 +34,7 @@ ol.sources li { margin: .5rem 0; }
 .src { font-weight: bold; }
 .path { font-family: "DejaVu Sans Mono", monospace; font-size: .8rem; color: #555; }
 blockquote { margin: .3rem 0 .3rem .2rem; padding: .2rem .8rem; border-left: 3px solid #999; color: #333; }
-.checks { list-style: none; padding: 0; margin: .4rem 0; }
+.checks { list-style: none; padding: 0; margin: .6rem 0; }
 .checks li { margin: .15rem 0; }
 .badge { display: inline-block; min-width: 2.6rem; text-align: center; font: bold .75rem sans-serif;
          padding: .1rem .35rem; border-radius: 3px; border: 1px solid; margin-right: .4rem; }
@@ -49,7 +50,8 @@ footer { color: #555; font-size: .85rem; border-top: 1px solid #ccc; margin-top:
   section.q { border-color: #999; }
   a.m { color: inherit; }
   .badge { border-width: 1.5px; }
-  h2 { break-after: avoid; page-break-after: avoid; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  ol.sources li, .checks, .note { break-inside: avoid; page-break-inside: avoid; }
 }
 """
 
@@ -74,12 +76,12 @@ def _summary(script: Script, results: list[Result]) -> str:
 
 
 def _source_line(c: Citation) -> str:
-    parts = [c.pinpoint or "(no pinpoint)", c.title]
+    line = f"{c.pinpoint}, {c.title}" if c.pinpoint else c.title
     if c.citation and c.citation not in c.title:
-        parts.append(f"({c.citation})")
+        line += f" ({c.citation})"
     if c.page is not None:
-        parts.append(f"p. {c.page}")
-    return ", ".join(parts[:2]) + "".join(f" {p}" for p in parts[2:])
+        line += f", p. {c.page}"
+    return line
 
 
 def _result_word(result: Result) -> str:
@@ -104,6 +106,9 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
         for para in a.answer.splitlines():
             if para.strip():
                 lines += [f"*{para.strip()}*" if a.refused else para.strip(), ""]
+        lines += [f"! {w}" for w in a.warnings]
+        if r.note:
+            lines += [f"> **Trainer's note:** {r.note}", ""]
         if a.citations:
             lines += ["Nearest sources (none answers the question):" if a.refused else "Sources:", ""]
         for c in a.citations:
@@ -112,9 +117,6 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
             lines.append(f"   > {' '.join(c.quote.split())}")
         if a.citations:
             lines.append("")
-        lines += [f"! {w}" for w in a.warnings]
-        if r.note:
-            lines += [f"> **Trainer's note:** {r.note}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -136,6 +138,16 @@ def _question_html(result: Result) -> str:
     out = [f'<section class="q" id="q{result.id}">']
     out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(a.question)}</h2>')
     out.append(f'<div class="answer">{_answer_html(result)}</div>')
+    out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
+    if result.checks:
+        out.append('<ul class="checks">')
+        for chk in result.checks:
+            cls, label = ("pass", "PASS") if chk.passed else ("fail", "FAIL")
+            verb = "cites" if chk.kind == "cite" else "mentions"
+            out.append(f'<li><span class="badge {cls}">{label}</span>{verb} {escape(chk.expected)}</li>')
+        out.append("</ul>")
+    if result.note:
+        out.append(f'<p class="note"><strong>Trainer\'s note:</strong> {escape(result.note)}</p>')
     if a.citations:
         out.append(f"<h3>{'Nearest sources (none answers the question)' if a.refused else 'Sources'}</h3>")
         out.append('<ol class="sources">')
@@ -147,16 +159,6 @@ def _question_html(result: Result) -> str:
                 f"<blockquote>{escape(' '.join(c.quote.split()))}</blockquote></li>"
             )
         out.append("</ol>")
-    if result.checks:
-        out.append('<h3>Expectations</h3><ul class="checks">')
-        for chk in result.checks:
-            cls, label = ("pass", "PASS") if chk.passed else ("fail", "FAIL")
-            verb = "cites" if chk.kind == "cite" else "mentions"
-            out.append(f'<li><span class="badge {cls}">{label}</span>{verb} {escape(chk.expected)}</li>')
-        out.append("</ul>")
-    out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
-    if result.note:
-        out.append(f"<p class=\"note\"><strong>Trainer's note:</strong> {escape(result.note)}</p>")
     out.append("</section>")
     return "\n".join(out)
 

@@ -3,49 +3,188 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from rag import sentences
 from rag.keyword import tokens
-from rag.records import Answer
+from rag.records import Answer, Citation
 from rag.retrieve import Retrieval
 
-SUPPORT_THRESHOLD = 0.75  # share of a sentence's content words found in the cited passage
-_MARK = re.compile(r"\s*\[(\d+)\]")
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+# Calibrated on tests/data/support_labels.jsonl (see tests/test_verify.py): a claim is supported when
+# LEXICAL_WEIGHT * containment + (1 - LEXICAL_WEIGHT) * similarity - NEGATION_PENALTY * polarity flip
+# reaches SUPPORT_THRESHOLD; a number the passage lacks (an article, a year, a period) rules it out.
+SUPPORT_THRESHOLD = 0.60
+LEXICAL_WEIGHT = 0.7
+NEGATION_PENALTY = 0.2
+CONTRIBUTION = 0.3  # share of a jointly cited claim one passage must contain to count as supporting it
+_MARKS = re.compile(r"(?:\s*\[\d+\])+")
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|nor|neither|none|nothing|cannot|without)\b|n't\b|\bnon-(?!punishment|prosecution)", re.IGNORECASE
+)
 
 
-def support(sentence: str, passage: str) -> float:
-    """How much of the sentence the passage contains (1.0 for a verbatim quote)."""
-    words = set(tokens(sentence))
-    if not words:
-        return 1.0
-    return len(words & set(tokens(passage))) / len(words)
+@dataclass(frozen=True)
+class Claim:
+    """A stretch of answer text and the passage numbers cited for it."""
+
+    text: str
+    cited: tuple[int, ...]
 
 
-def verify(answer: Answer, retrieval: Retrieval) -> Answer:
-    """Mark unsupported citations, drop invented numbers, and report 'N of M citations verified'."""
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def evidence(c: Citation) -> str:
+    """What a citation vouches for: its passage and the source's own name for it."""
+    return " ".join(x for x in (c.pinpoint, c.title, c.citation, c.quote) if x)
+
+
+def claims(text: str) -> list[Claim]:
+    """The answer's sentences with their [n] markers; a marker opening a sentence belongs to the one before."""
+    found: list[Claim] = []
+    for line in text.splitlines():
+        pieces = [line[a:b] for a, b in sentences.split(line)]
+        merged: list[str] = []
+        for piece in pieces:
+            lead = re.match(r"(?:\s*\[\d+\])+", piece)
+            if lead and merged:
+                merged[-1] += lead.group(0)
+                piece = piece[lead.end() :]
+            if piece.strip():
+                merged.append(piece)
+        for sentence in merged:
+            cited = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
+            found.append(Claim(_MARKS.sub(" ", sentence).strip(), cited))
+    return found
+
+
+def verbatim(claim: str, c: Citation) -> bool:
+    """The claim quotes the passage (ignoring case and punctuation), perhaps after a label the source bears."""
+    passage, whole = _norm(c.quote), _norm(claim)
+    if len(whole) >= 12 and whole in passage:
+        return True
+    label, sep, body = claim.partition(": ")
+    quoted = _norm(body)
+    return bool(sep) and len(quoted) >= 12 and quoted in passage and containment(label, evidence(c)) == 1.0
+
+
+def containment(claim: str, evidence_text: str) -> float:
+    """The share of the claim's content words found in the evidence."""
+    words = set(tokens(claim))
+    return len(words & set(tokens(evidence_text))) / len(words) if words else 0.0
+
+
+class Scorer:
+    """Support scores, with every embedding computed once per verify() call."""
+
+    def __init__(self, embeddings: Embeddings | None) -> None:
+        self.embeddings = embeddings
+        self._vectors: dict[str, list[float]] = {}
+
+    def _embed(self, texts: Sequence[str]) -> None:
+        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            if self.embeddings is None:
+                from rag.config import Settings
+                from rag.embed import make_embeddings
+
+                self.embeddings = make_embeddings(Settings.from_env().embeddings)
+            self._vectors.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
+
+    def _cos(self, a: str, b: str) -> float:
+        va, vb = self._vectors[a], self._vectors[b]
+        dot = sum(x * y for x, y in zip(va, vb, strict=True))
+        na = sum(x * x for x in va) ** 0.5 or 1.0
+        nb = sum(y * y for y in vb) ** 0.5 or 1.0
+        return dot / (na * nb)
+
+    def support(self, claim: str, c: Citation) -> float:
+        """0..1: how well the cited passage supports the claim (1.0 for a verbatim quote)."""
+        if verbatim(claim, c):
+            return 1.0
+        words, ev = set(tokens(claim)), evidence(c)
+        if not words:
+            return 0.0
+        numbers = {w for w in words if w.isdigit()}
+        if numbers - set(tokens(ev)):
+            return 0.0
+        lexical = containment(claim, ev)
+        units = [c.quote[a:b] for a, b in sentences.split(c.quote)] or [c.quote]
+        self._embed([claim, *units])
+        sims = [self._cos(claim, u) for u in units]
+        best = max(range(len(units)), key=sims.__getitem__)
+        flipped = bool(_NEGATION.search(claim)) != bool(_NEGATION.search(units[best]))
+        score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * sims[best] - NEGATION_PENALTY * flipped
+        return max(0.0, min(1.0, score))
+
+
+def support(claim: str, c: Citation, embeddings: Embeddings | None = None) -> float:
+    """The support score of one claim against one citation."""
+    return Scorer(embeddings).support(claim, c)
+
+
+def _joint(scorer: Scorer, claim: str, n: int, cites: list[Citation]) -> bool:
+    """A claim citing several passages may draw on them together; each must contribute its share."""
+    own = next(c for c in cites if c.n == n)
+    union = Citation(0, "", "", None, None, None, " ".join(evidence(c) for c in cites), "", 0.0)
+    return containment(claim, evidence(own)) >= CONTRIBUTION and scorer.support(claim, union) >= SUPPORT_THRESHOLD
+
+
+def _short(text: str, width: int = 90) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None = None) -> Answer:
+    """Drop invented [n], flag unsupported citations, report 'N of M citations verified', refuse if none holds."""
     if answer.refused:
         return answer
     by_n = {c.n: c for c in answer.citations}
-    checked = supported = 0
+    scorer = Scorer(embeddings)
+    checked = supported = uncited = 0
     verdict: dict[int, bool] = {}
-    for line in answer.answer.splitlines():
-        for sentence_marks in re.finditer(r"[^\[\]]*?((?:\s*\[\d+\])+)", line):
-            text = sentence_marks.group(0)
-            sentence = _MARK.sub("", text).split(": ", 1)[-1].strip()
-            for m in _MARK.finditer(sentence_marks.group(1)):
-                n = int(m.group(1))
-                checked += 1
-                if n not in by_n:
-                    answer.warnings.append(f"citation [{n}] names no retrieved passage and was removed")
-                    continue
-                ok = support(sentence, by_n[n].quote) >= SUPPORT_THRESHOLD
-                verdict[n] = verdict.get(n, True) and ok
-                supported += ok
-    invented = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)} - set(by_n)
-    for n in invented:
-        answer.answer = answer.answer.replace(f"[{n}]", "")
+    invented: set[int] = set()
+    for claim in claims(answer.answer):
+        if not claim.cited:
+            uncited += len(tokens(claim.text)) >= 4
+            continue
+        known = [by_n[n] for n in claim.cited if n in by_n]
+        for n in claim.cited:
+            checked += 1
+            if n not in by_n:
+                invented.add(n)
+                continue
+            ok = scorer.support(claim.text, by_n[n]) >= SUPPORT_THRESHOLD
+            ok = ok or (len(known) > 1 and _joint(scorer, claim.text, n, known))
+            supported += ok
+            verdict[n] = verdict.get(n, True) and ok
+            if not ok:
+                answer.warnings.append(f"citation [{n}] does not support “{_short(claim.text)}”")
+    for n in sorted(invented):
+        answer.warnings.append(f"citation [{n}] names no retrieved passage and was removed")
+        answer.answer = re.sub(rf"\s*\[{n}\]", "", answer.answer)
     for n, ok in verdict.items():
         by_n[n].verified = ok
-        if not ok:
-            answer.warnings.append(f"citation [{n}] is not supported by its passage")
+    if uncited:
+        answer.warnings.append(f"{uncited} sentence{'s' if uncited > 1 else ''} of the answer cite no passage")
     answer.verification = f"{supported} of {checked} citations verified"
+    if not supported:
+        return _withheld(answer, retrieval, checked)
+    return answer
+
+
+def _withheld(answer: Answer, retrieval: Retrieval, checked: int) -> Answer:
+    from rag.cite import citations_for
+    from rag.extractive import REFUSAL
+
+    why = f"none of its {checked} citations is supported" if checked else "it cites no passage"
+    answer.warnings.append(f"the answer was withheld because {why}")
+    answer.answer = REFUSAL
+    answer.refused = True
+    answer.citations = citations_for(retrieval.hits[:3], verified=False)
     return answer

@@ -79,7 +79,11 @@ def test_the_previous_pinpoint_and_instrument_never_leak_into_a_new_instrument()
 
 def test_subjects_name_provisions_instruments_and_places() -> None:
     (art,) = subjects(ART26)
-    assert (art.pinpoint, art.instrument, art.text) == ("Article 26", "the CoE Convention", "Article 26 of the CoE Convention")
+    assert (art.pinpoint, art.instrument, art.text) == (
+        "Article 26",
+        "the CoE Convention",
+        "Article 26 of the CoE Convention",
+    )
     (eu,) = subjects("What does Directive 2011/36/EU say?")
     assert eu.instrument == "Directive 2011/36/EU" and eu.pinpoint is None
     (uk,) = subjects("And under UK law?")

@@ -1,0 +1,68 @@
+"""The real MiniLM model and a real on-disk Chroma over the shipped corpus (and the official texts)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS, official_or_skip
+
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.extractive import REFUSAL
+from rag.ingest import ingest
+
+pytestmark = pytest.mark.slow
+ARTICLE_26 = "What does Article 26 of the Council of Europe Convention require?"
+
+
+def test_article_26_is_cited_first(real_home: Path) -> None:
+    answer = Assistant(Settings.from_env()).ask(ARTICLE_26)
+    assert not answer.refused
+    first = answer.citations[0]
+    assert first.doc_id == "coe-convention" and first.pinpoint == "Article 26"
+    assert answer.answer.startswith("Article 26, CETS No. 197:")
+    assert all(c.verified for c in answer.citations)
+
+
+def test_questions_outside_the_sources_are_refused(real_home: Path) -> None:
+    assistant = Assistant(Settings.from_env())
+    for question in ("What was the score of the football match last night?",
+                     "What is the sentencing range under the French Penal Code for trafficking?"):
+        answer = assistant.ask(question)
+        assert answer.refused and answer.answer == REFUSAL, question
+        assert answer.citations, "a refusal still shows the nearest sources"
+
+
+def test_reingest_embeds_nothing_and_edits_follow(real_home_copy: Path, tmp_path: Path) -> None:
+    settings = Settings.from_env({"RAG_HOME": str(real_home_copy), "RAG_CORPUS": str(CORPUS)})
+    again = ingest([CORPUS], settings)
+    assert again.embedded == 0 and not again.added and not again.updated and len(again.unchanged) >= 25
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    note = extra / "zoo-convention.md"
+    note.write_text("---\ntitle: Zoo Convention\ntype: treaty\n---\n# Zoo Convention\n\n## Article 98 — Lions\n\n"
+                    "Article 98 of the Zoo Convention protects lions in enclosures.\n")
+    ingest([extra], settings)
+    note.write_text(note.read_text() + "\n## Article 99 — Zebras\n\nArticle 99 of the Zoo Convention is a zebra clause.\n")
+    edited = ingest([extra], settings)
+    assert edited.updated == [str(note.resolve())] and edited.embedded == 1
+    hit = Assistant(settings).ask("Which article of the Zoo Convention is the zebra clause?").citations[0]
+    assert hit.doc_id == "zoo-convention" and hit.pinpoint == "Article 99"
+    note.unlink()
+    removed = ingest([extra], settings)
+    assert removed.removed == [str(note.resolve())]
+    answer = Assistant(settings).ask("Which article of the Zoo Convention is the zebra clause?")
+    assert all(c.doc_id != "zoo-convention" for c in answer.citations)
+
+
+def test_official_texts_join_the_index(real_home_copy: Path) -> None:
+    folder = official_or_skip()
+    settings = Settings.from_env({"RAG_HOME": str(real_home_copy), "RAG_CORPUS": str(CORPUS)})
+    report = ingest([folder], settings)
+    assert len(report.added) == 5 and not report.failed
+    answer = Assistant(settings).ask(ARTICLE_26)
+    assert answer.citations[0].pinpoint == "Article 26"
+    assert answer.citations[0].doc_id in ("coe-convention", "coe-convention-2005")
+    ilo = Assistant(settings).ask("ILO P029 Article 4(2): are authorities entitled not to prosecute?")
+    assert any(c.doc_id.startswith("ilo-forced-labour-protocol") and c.pinpoint and c.pinpoint.startswith("Article 4")
+               for c in ilo.citations[:2])
