@@ -135,7 +135,8 @@ def _print_table(results: list[Result]) -> None:
     table.add_column("checks")
     table.add_column("result", no_wrap=True, min_width=6)
     for r in results:
-        cited = "; ".join(dict.fromkeys(c.pinpoint for c in r.answer.citations if c.pinpoint))
+        # The pinpoint where there is one, else the short citation of the source (national notes have none).
+        cited = "; ".join(dict.fromkeys(c.pinpoint or c.citation or c.title for c in r.answer.citations))
         if r.answer.refused:
             cited = "(refused)"
         checks = "\n".join(f"{'✓' if c.passed else '✗'} {c.expected}" for c in r.checks) or "—"

@@ -23,6 +23,7 @@ def offline_environment() -> None:
         ("HF_HUB_OFFLINE", "1"),
         ("TRANSFORMERS_OFFLINE", "1"),
         ("HF_HUB_DISABLE_TELEMETRY", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
         ("ANONYMIZED_TELEMETRY", "False"),
         ("TOKENIZERS_PARALLELISM", "false"),
     ):

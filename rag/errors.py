@@ -61,5 +61,9 @@ class FetchError(RagError):
     """An official text could not be downloaded."""
 
 
+class SessionOutputError(RagError):
+    """The --out folder holds results that cannot be continued as asked."""
+
+
 class ConfigError(RagError):
     """A setting has an invalid value."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag import pinpoint, transcript
-from rag.errors import RagError, ScriptError
+from rag.errors import ScriptError, SessionOutputError
 from rag.records import Answer, Citation
 from rag.transcript import write_atomic
 
@@ -24,10 +24,6 @@ QUESTION_KEYS = ("ask", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
 _CITATION_FIELDS = {f.name for f in fields(Citation)}
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
-
-
-class SessionOutputError(RagError):
-    """The --out folder holds results that cannot be continued as asked."""
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,26 @@ def containment(claim: str, evidence_text: str) -> float:
     return len(words & set(tokens(evidence_text))) / len(words) if words else 0.0
 
 
+@dataclass(frozen=True)
+class Support:
+    """The signals behind one support score."""
+
+    quoted: bool = False  # a verbatim quotation of the passage
+    missing: tuple[str, ...] = ()  # numbers in the claim the passage lacks
+    lexical: float = 0.0  # share of the claim's content words in the passage and its source's name
+    similarity: float = 0.0  # embedding cosine with the closest sentence of the passage
+    flipped: bool = False  # negated where that sentence is not, or the reverse
+
+    @property
+    def score(self) -> float:
+        if self.quoted:
+            return 1.0
+        if self.missing:
+            return 0.0
+        raw = LEXICAL_WEIGHT * self.lexical + (1 - LEXICAL_WEIGHT) * self.similarity - NEGATION_PENALTY * self.flipped
+        return max(0.0, min(1.0, raw))
+
+
 class Scorer:
     """Support scores, with every embedding computed once per verify() call."""
 
@@ -104,24 +124,24 @@ class Scorer:
         nb = sum(y * y for y in vb) ** 0.5 or 1.0
         return dot / (na * nb)
 
-    def support(self, claim: str, c: Citation) -> float:
-        """0..1: how well the cited passage supports the claim (1.0 for a verbatim quote)."""
+    def assess(self, claim: str, c: Citation) -> Support:
+        """The evidence that the cited passage supports the claim."""
         if verbatim(claim, c):
-            return 1.0
+            return Support(quoted=True)
         words, ev = set(tokens(claim)), evidence(c)
-        if not words:
-            return 0.0
-        numbers = {w for w in words if w.isdigit()}
-        if numbers - set(tokens(ev)):
-            return 0.0
-        lexical = containment(claim, ev)
+        missing = tuple(sorted(w for w in words if w.isdigit() and w not in set(tokens(ev))))
+        if not words or missing:
+            return Support(missing=missing)
         units = [c.quote[a:b] for a, b in sentences.split(c.quote)] or [c.quote]
         self._embed([claim, *units])
         sims = [self._cos(claim, u) for u in units]
         best = max(range(len(units)), key=sims.__getitem__)
         flipped = bool(_NEGATION.search(claim)) != bool(_NEGATION.search(units[best]))
-        score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * sims[best] - NEGATION_PENALTY * flipped
-        return max(0.0, min(1.0, score))
+        return Support(lexical=containment(claim, ev), similarity=sims[best], flipped=flipped)
+
+    def support(self, claim: str, c: Citation) -> float:
+        """0..1: how well the cited passage supports the claim (1.0 for a verbatim quote)."""
+        return self.assess(claim, c).score
 
 
 def support(claim: str, c: Citation, embeddings: Embeddings | None = None) -> float:

@@ -1,6 +1,5 @@
 """The real MiniLM model and a real on-disk Chroma over the shipped corpus (and the official texts)."""
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,10 @@ def test_article_26_is_cited_first(real_home: Path) -> None:
 
 def test_questions_outside_the_sources_are_refused(real_home: Path) -> None:
     assistant = Assistant(Settings.from_env())
-    for question in ("What was the score of the football match last night?",
-                     "What is the sentencing range under the French Penal Code for trafficking?"):
+    for question in (
+        "What was the score of the football match last night?",
+        "What is the sentencing range under the French Penal Code for trafficking?",
+    ):
         answer = assistant.ask(question)
         assert answer.refused and answer.answer == REFUSAL, question
         assert answer.citations, "a refusal still shows the nearest sources"
@@ -40,10 +41,14 @@ def test_reingest_embeds_nothing_and_edits_follow(real_home_copy: Path, tmp_path
     extra = tmp_path / "extra"
     extra.mkdir()
     note = extra / "zoo-convention.md"
-    note.write_text("---\ntitle: Zoo Convention\ntype: treaty\n---\n# Zoo Convention\n\n## Article 98 — Lions\n\n"
-                    "Article 98 of the Zoo Convention protects lions in enclosures.\n")
+    note.write_text(
+        "---\ntitle: Zoo Convention\ntype: treaty\n---\n# Zoo Convention\n\n## Article 98 — Lions\n\n"
+        "Article 98 of the Zoo Convention protects lions in enclosures.\n"
+    )
     ingest([extra], settings)
-    note.write_text(note.read_text() + "\n## Article 99 — Zebras\n\nArticle 99 of the Zoo Convention is a zebra clause.\n")
+    note.write_text(
+        note.read_text() + "\n## Article 99 — Zebras\n\nArticle 99 of the Zoo Convention is a zebra clause.\n"
+    )
     edited = ingest([extra], settings)
     assert edited.updated == [str(note.resolve())] and edited.embedded == 1
     hit = Assistant(settings).ask("Which article of the Zoo Convention is the zebra clause?").citations[0]
@@ -64,5 +69,7 @@ def test_official_texts_join_the_index(real_home_copy: Path) -> None:
     assert answer.citations[0].pinpoint == "Article 26"
     assert answer.citations[0].doc_id in ("coe-convention", "coe-convention-2005")
     ilo = Assistant(settings).ask("ILO P029 Article 4(2): are authorities entitled not to prosecute?")
-    assert any(c.doc_id.startswith("ilo-forced-labour-protocol") and c.pinpoint and c.pinpoint.startswith("Article 4")
-               for c in ilo.citations[:2])
+    assert any(
+        c.doc_id.startswith("ilo-forced-labour-protocol") and c.pinpoint and c.pinpoint.startswith("Article 4")
+        for c in ilo.citations[:2]
+    )

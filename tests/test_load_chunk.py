@@ -3,11 +3,11 @@
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_NOTE, official_or_skip
 
 from rag.chunk import MAX_CHARS, chunk_document
 from rag.errors import LoadError
 from rag.load import discover, load_document
-from conftest import SAMPLE_NOTE, official_or_skip
 
 
 def test_front_matter_becomes_metadata(tmp_path: Path) -> None:
@@ -37,7 +37,7 @@ def test_markdown_sections_keep_their_pinpoints(tmp_path: Path) -> None:
 
 def test_chunk_text_is_always_a_span_of_the_document(tmp_path: Path) -> None:
     path = tmp_path / "long.txt"
-    paragraphs = [f"{i}. " + ("The Party shall act with care in paragraph %d. " % i) * 12 for i in range(1, 8)]
+    paragraphs = [f"{i}. " + f"The Party shall act with care in paragraph {i}. " * 12 for i in range(1, 8)]
     path.write_text("Article 5\n\nTitle line\n\n" + "\n".join(paragraphs) + "\n\nArticle 6\n\nShort article.\n")
     doc = load_document(path)
     chunks = chunk_document(doc)
