@@ -57,6 +57,25 @@ def encode(texts: list[str], batch_size: int = 32) -> list[list[float]]:
     return [list(map(float, v)) for v in vectors]
 
 
+def query_vector(text: str) -> list[float]:
+    """The MiniLM vector of one question: through ONNX when exported here (no torch import), else as encode()."""
+    from rag import onnx_embed
+
+    fast = onnx_embed.load()
+    if fast is not None:
+        return [float(x) for x in fast.encode([text])[0]]
+    vector = encode([text])[0]
+    onnx_embed.export(_sentence_transformer())  # torch is loaded now anyway: the next start will not need it
+    return vector
+
+
+def ensure_fast_queries() -> None:
+    """Export the ONNX query model while the ingest has sentence-transformers loaded (once per model version)."""
+    from rag import onnx_embed
+
+    onnx_embed.export(_sentence_transformer())
+
+
 def hash_vector(text: str) -> list[float]:
     """A deterministic bag-of-words vector: related texts share words, so they land near each other."""
     vec = [0.0] * DIMENSIONS
@@ -72,11 +91,17 @@ def make_embeddings(kind: str) -> Embeddings:
     from langchain_core.embeddings import Embeddings
 
     class MiniLM(Embeddings):
+        exported = False
+
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return encode(list(texts))
+            vectors = encode(list(texts))
+            if not self.exported:
+                ensure_fast_queries()
+                self.exported = True
+            return vectors
 
         def embed_query(self, text: str) -> list[float]:
-            return encode([text])[0]
+            return query_vector(text)
 
     class HashEmbeddings(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.chunk import chunk_document, context_line
 from rag.config import Settings
 from rag.errors import LoadError, RagError
-from rag.load import discover, load_document
+from rag.load import MAX_TEXT_BYTES, discover, load_document
 from rag.records import Chunk, IngestReport
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
 
 Progress = Callable[[str, int, int], None]  # (path, files done, files in all)
+FLUSH_CHUNKS = 256  # chunks written to the store at once: few round trips, little work lost to a kill
 
 
 def chunk_metadata(chunk: Chunk, quote_at: int) -> dict[str, Any]:
@@ -65,6 +67,101 @@ def default_roots(settings: Settings) -> list[Path]:
     return [settings.corpus, official] if official.is_dir() else [settings.corpus]
 
 
+class _Writer:
+    """Writes changed files to the store in batches; each batch is stored, then recorded, then old chunks go.
+
+    That order is what makes a killed run harmless: chunks stored but not recorded are orphans the next
+    run deletes; recorded keys are always stored; a file whose old chunks were not yet removed differs
+    from the ledger, so the next run finishes it.
+    """
+
+    def __init__(self, settings: Settings, client: Any, renew: Callable[[], None]) -> None:
+        from langchain_chroma import Chroma
+
+        from rag import store
+        from rag.embed import make_embeddings
+        from rag.ledger import ChromaRecordManager
+
+        self.settings = settings
+        self.renew = renew
+        self.vectors = Chroma(
+            client=client,
+            collection_name=settings.collection,
+            embedding_function=make_embeddings(settings.embeddings),
+            create_collection_if_not_exists=False,
+        )
+        self.ledger = ChromaRecordManager(client, settings.collection + store.RECORDS_SUFFIX)
+        self.pending: list[Document] = []
+        self.stale: list[str] = []
+        self.embedded = 0
+        self.changed = False
+
+    def add(self, docs: list[Document], stale: set[str]) -> None:
+        self.pending.extend(docs)
+        self.stale.extend(sorted(stale))
+        if len(self.pending) >= FLUSH_CHUNKS:
+            self.flush()
+
+    def flush(self) -> None:
+        from langchain_core.indexing import index
+
+        if self.pending:
+            with storing(self.settings, f"indexing {self.pending[0].metadata['source']}"):
+                result = index(
+                    self.pending,
+                    self.ledger,
+                    self.vectors,
+                    cleanup=None,  # old chunks go by key below, not by time: clocks on a team differ
+                    source_id_key="source",
+                    key_encoder=record_key,
+                    batch_size=64,
+                )
+            self.embedded += result["num_added"] + result["num_updated"]
+            self.pending = []
+            self.changed = True
+        if self.stale:
+            self.forget(self.stale)
+            self.stale = []
+        self.renew()
+
+    def forget(self, keys: Sequence[str]) -> None:
+        """Delete chunks from the store, then from the ledger (never recorded-but-missing)."""
+        if not keys:
+            return
+        with storing(self.settings, "removing old chunks"):
+            self.vectors.delete(ids=list(keys))
+            self.ledger.delete_keys(list(keys))
+        self.changed = True
+
+
+@contextlib.contextmanager
+def storing(settings: Settings, doing: str) -> Iterator[None]:
+    """Store failures (a server gone, a full disk, a read-only folder) become one named error."""
+    from rag import store
+
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as exc:  # chromadb, httpx, sqlite and the OS raise many types for the same few causes
+        raise store.failure(settings, exc, doing) from None
+
+
+def _digest(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _documents(path: Path) -> list[Document]:
+    doc = load_document(path)
+    if len(doc.text) > MAX_TEXT_BYTES:  # a PDF or DOCX can hold more text than a text file may
+        raise LoadError(f"{path}: {len(doc.text):,} characters of text, over the {MAX_TEXT_BYTES:,} limit; split it")
+    return [to_document(c) for c in chunk_document(doc)]
+
+
 def ingest(
     paths: Sequence[Path] | None,
     settings: Settings,
@@ -73,88 +170,77 @@ def ingest(
     rebuild: bool = False,
 ) -> IngestReport:
     """Bring the index in step with the files under paths (default: the corpus)."""
-    from langchain_chroma import Chroma
-    from langchain_core.indexing import index
-
-    from rag import keyword, store
-    from rag.embed import make_embeddings
-    from rag.ledger import ChromaRecordManager
+    from rag import store
 
     roots = list(paths) if paths else default_roots(settings)
-    files = discover(roots)
     report = IngestReport()
-    with store.write_lock(settings, wait=wait):
+    files = discover(roots, report.failed)  # links inside folders are listed, not followed
+    with store.write_lock(settings, wait=wait) as renew:
         if rebuild:
             store.drop(settings)
         client = store.open_client(settings)
         collection = store.chunk_collection(client, settings, create=True)
-        vectors = Chroma(
-            client=client,
-            collection_name=settings.collection,
-            embedding_function=make_embeddings(settings.embeddings),
-            create_collection_if_not_exists=False,
-        )
-        ledger = ChromaRecordManager(client, settings.collection + store.RECORDS_SUFFIX)
-        _remove_orphans(collection, ledger)
-        known = ledger.groups()
+        writer = _Writer(settings, client, renew)
+        with storing(settings, "reading the ledger"):
+            writer.changed = _remove_orphans(collection, writer.ledger)
+            recorded = writer.ledger.groups()
+        first_with: dict[str, str] = {}  # sha256 of a file's bytes -> the first path with them
         for done, path in enumerate(files):
             if progress:
                 progress(str(path), done, len(files))
+            key = str(path)
             try:
-                chunks = chunk_document(load_document(path))
+                digest = _digest(path)
+                if digest in first_with:
+                    report.duplicates.append((key, first_with[digest]))
+                    writer.forget(sorted(recorded.pop(key, set())))  # indexed under this name before
+                    continue
+                docs = _documents(path)
             except LoadError as exc:
-                report.failed.append((str(path), str(exc).removeprefix(f"{path}: ")))
+                report.failed.append((key, str(exc).removeprefix(f"{path}: ")))
                 continue
-            if not chunks:
-                report.failed.append((str(path), "no text to index"))
+            if not docs:
+                report.failed.append((key, "no text to index"))
                 continue
-            result = _index_file(index, [to_document(c) for c in chunks], ledger, vectors)
-            changed = result["num_added"] + result["num_updated"] + result["num_deleted"]
-            report.embedded += result["num_added"] + result["num_updated"]
-            if not changed:
-                report.unchanged.append(str(path))
-            elif str(path) in known:
-                report.updated.append(str(path))
-            else:
-                report.added.append(str(path))
+            first_with[digest] = key
+            old, new = recorded.get(key, set()), {record_key(d) for d in docs}
+            if new == old:
+                report.unchanged.append(key)
+                continue
+            (report.updated if old else report.added).append(key)
+            writer.add(docs, old - new)
+        writer.flush()
         present = {str(p) for p in files}
-        for group in sorted(known):
+        for group in sorted(recorded):
             if group not in present and _under(group, roots) and not Path(group).exists():
-                keys = ledger.list_keys(group_ids=[group])
-                if keys:
-                    vectors.delete(ids=keys)
-                ledger.delete_keys(keys)
+                writer.forget(sorted(recorded[group]))
                 report.removed.append(group)
         if progress:
             progress("", len(files), len(files))
-        report.chunks = collection.count()
-        keyword.rebuild(settings, collection)
+        report.embedded = writer.embedded
+        with storing(settings, "updating the keyword index"):
+            report.chunks = collection.count()
+            _refresh_keywords(settings, collection, writer.changed)
     return report
 
 
-def _index_file(index: Callable[..., Any], docs: list[Document], ledger: Any, vectors: Any) -> dict[str, int]:
-    try:
-        result: dict[str, int] = index(
-            docs,
-            ledger,
-            vectors,
-            cleanup="scoped_full",
-            source_id_key="source",
-            key_encoder=record_key,
-            batch_size=64,
-        )
-    except RagError:
-        raise
-    except Exception as exc:  # a server going away mid-run: say so; the ledger was not advanced
-        raise RagError(f"indexing stopped while writing {docs[0].metadata['source']}: {exc}") from None
-    return result
+def _refresh_keywords(settings: Settings, collection: Any, changed: bool) -> None:
+    """Rebuild the keyword index (and tell every reader) when the store changed or the index lags behind it."""
+    from rag import keyword
+
+    if not changed:
+        current = keyword.load(settings, collection)
+        if set(current.ids) == set(collection.get(include=[])["ids"]):
+            return  # unchanged: readers' keyword caches stay valid
+    keyword.rebuild(settings, collection)
 
 
-def _remove_orphans(collection: Any, ledger: Any) -> None:
-    """Chunks written by a run that was killed before it recorded them."""
+def _remove_orphans(collection: Any, ledger: Any) -> bool:
+    """Chunks written by a run that was killed before it recorded them; True when there were any."""
     stored = set(collection.get(include=[])["ids"])
     recorded = set(ledger.collection.get(include=[])["ids"])
     if orphans := sorted(stored - recorded):
         collection.delete(ids=orphans)
     if ghosts := sorted(recorded - stored):
         ledger.delete_keys(ghosts)
+    return bool(orphans or ghosts)

@@ -52,11 +52,12 @@ class ChromaRecordManager(RecordManager):
         groups = list(group_ids) if group_ids is not None else [None] * len(keys)
         for i in range(0, len(keys), _BATCH):
             part = list(keys[i : i + _BATCH])
-            self.collection.upsert(
-                ids=part,
-                embeddings=[[0.0]] * len(part),
-                metadatas=[{"group_id": g or "", "updated_at": now} for g in groups[i : i + _BATCH]],
-            )
+            # Chroma merges metadata on upsert: a refresh without a group keeps the group it had.
+            metas: list[dict[str, Any]] = [
+                {"updated_at": now} if g is None else {"group_id": g, "updated_at": now}
+                for g in groups[i : i + _BATCH]
+            ]
+            self.collection.upsert(ids=part, embeddings=[[0.0]] * len(part), metadatas=metas)
 
     def exists(self, keys: Sequence[str]) -> list[bool]:
         found: set[str] = set()
@@ -91,13 +92,13 @@ class ChromaRecordManager(RecordManager):
         for i in range(0, len(keys), _BATCH):
             self.collection.delete(ids=list(keys[i : i + _BATCH]))
 
-    def groups(self) -> dict[str, int]:
-        """Every source with records, and how many chunk keys it has."""
-        counts: dict[str, int] = {}
-        for meta in self.collection.get(include=["metadatas"])["metadatas"] or []:
-            group = str(meta.get("group_id", ""))
-            counts[group] = counts.get(group, 0) + 1
-        return counts
+    def groups(self) -> dict[str, set[str]]:
+        """Every source with records, and the chunk keys recorded for it (one read of the whole ledger)."""
+        data = self.collection.get(include=["metadatas"])
+        keys: dict[str, set[str]] = {}
+        for key, meta in zip(data["ids"], data["metadatas"] or [], strict=True):
+            keys.setdefault(str((meta or {}).get("group_id", "")), set()).add(key)
+        return keys
 
     async def acreate_schema(self) -> None:
         self.create_schema()

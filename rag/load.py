@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -12,7 +13,12 @@ from rag.records import META_KEYS, DocMeta, SourceDocument
 
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 SKIPPED_NAMES = {"readme.md", "sources.yaml"}
-MAX_BYTES = 64 * 1024 * 1024
+MAX_BYTES = 64 * 1024 * 1024  # PDF, DOCX and HTML files, whose bytes are mostly not text
+# A text file's words are all embedded: 10 MB is some 12,000 passages, about three minutes of MiniLM on
+# two cores; at 50 MB a single file would hold the index for a quarter of an hour (see README "Limits").
+MAX_TEXT_BYTES = 10 * 1024 * 1024
+# Control characters other than newline, tab and form feed, dropped from text files (str.translate runs in C).
+_CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t\f")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 _PROVENANCE = re.compile(r"\A=+\r?\n(.*?)\r?\n=+\r?\n", re.S)
@@ -31,25 +37,50 @@ def _extra_loaders() -> dict[str, Callable[[Path], SourceDocument]]:
     return LOADERS
 
 
-def discover(paths: Iterable[Path]) -> list[Path]:
-    """Files to ingest under the given paths, sorted; folders are walked without following links."""
+def discover(paths: Iterable[Path], skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Files to ingest under the given paths, sorted; folders are walked without following links.
+
+    Links met inside a folder, and folders that cannot be read, are added to skipped with the reason.
+    """
     found: list[Path] = []
     suffixes = supported_suffixes()
+    notes = skipped if skipped is not None else []
     for root in paths:
         if not root.exists():
-            raise CorpusNotFound(f"{root}: no such file or folder; give an existing path to ingest")
+            why = "a symbolic link loop or a broken link" if root.is_symlink() else "no such file or folder"
+            raise CorpusNotFound(f"{root}: {why}; give an existing path to ingest")
         if root.is_file():
             found.append(root.resolve())
             continue
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+
+        def unreadable(exc: OSError) -> None:
+            notes.append((str(exc.filename), f"cannot read the folder ({exc.strerror}); skipped"))
+
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=unreadable):
+            for name in dirnames:
+                if not name.startswith(".") and os.path.islink(os.path.join(dirpath, name)):
+                    notes.append((os.path.join(dirpath, name), _link_problem(Path(dirpath) / name)))
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for name in sorted(filenames):
                 path = Path(dirpath) / name
-                if name.startswith(".") or name.lower() in SKIPPED_NAMES:
+                if name.startswith(".") or name.lower() in SKIPPED_NAMES or path.suffix.lower() not in suffixes:
                     continue
-                if path.suffix.lower() in suffixes and not path.is_symlink():
+                if path.is_symlink():
+                    notes.append((str(path), _link_problem(path)))
+                else:
                     found.append(path.resolve())
     return sorted(dict.fromkeys(found))
+
+
+def _link_problem(path: Path) -> str:
+    """Why a symbolic link inside a folder is not indexed: links are never followed (they can leave the corpus)."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop; not followed, remove the link"
+        return "broken symbolic link (its target is missing); remove or fix it"
+    return "symbolic link; not followed, copy the file or folder into the corpus instead"
 
 
 def doc_id_for(path: Path) -> str:
@@ -62,29 +93,39 @@ def decode(data: bytes, path: Path) -> str:
     if not data.strip():
         raise LoadError(f"{path}: empty file; add text or remove it")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(f"{path}: starts like UTF-16 but is not valid UTF-16; re-save it as UTF-8") from None
+    binary = f"{path}: looks binary, not text; convert it to text or give it its real extension"
     if b"\x00" in data[:8192]:
-        raise LoadError(f"{path}: looks binary (NUL bytes), not text; convert it or rename it")
+        raise LoadError(binary)
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            text = data.decode("latin-1")
+    sample = text[:8192]
+    if sum(1 for ch in sample if ch < " " and ch not in "\n\r\t\f") * 10 > len(sample):
+        raise LoadError(binary)  # control characters everywhere: a binary file without NUL bytes
+    return text
 
 
 def read_text(path: Path) -> str:
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise LoadError(f"{path}: {size // 2**20} MB is over the {MAX_BYTES // 2**20} MB limit; split it")
+        if size > MAX_TEXT_BYTES:
+            raise LoadError(
+                f"{path}: {size / 2**20:.1f} MB is over the {MAX_TEXT_BYTES // 2**20} MB limit for a text file; "
+                "split it into one file per instrument or part"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     text = decode(data, path).replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or ch >= " " or ch == "\f")
+    return text.translate(_CONTROL)
 
 
 def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:

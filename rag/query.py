@@ -56,9 +56,15 @@ INSTRUMENT_HINTS: list[tuple[str, tuple[str, ...]]] = [
     (r"v\.c\.l|\bvcl\b|a\.n\. v", ("vcl-and-an-v-uk",)),
     (r"chowdh?ury|manolada", ("chowdury-v-greece",)),
     (r"rants[eo]v", ("rantsev-v-cyprus-and-russia",)),
-    (r"european convention on human rights|\bechr\b", ("echr-convention", "echr-1950")),
+    (
+        r"european convention on human rights|\bechr\b|\becthr\b|european court of human rights|strasbourg",
+        ("echr-convention", "echr-1950", "vcl-and-an-v-uk", "rantsev-v-cyprus-and-russia", "chowdury-v-greece"),
+    ),
     (r"tvpa|22 u\.?s\.?c|trafficking victims protection act", ("us-tvpa", "us-tvpa-22usc-ch78-selected")),
 ]
+
+CASES = ("vcl-and-an-v-uk", "chowdury-v-greece", "rantsev-v-cyprus-and-russia")
+ECHR_TEXTS = ("echr-convention", "echr-1950")
 
 _PINPOINTS = [
     (re.compile(r"\b(?:article|art)\.?\s*(\d+[a-z]?)((?:\s?\(\w{1,3}\))*)", re.I), "Article {0}{1}"),
@@ -106,11 +112,15 @@ def find_pinpoints(question: str) -> list[str]:
 
 
 def doc_hints(question: str) -> list[str]:
+    """Documents the question names; a named judgment outranks the Court or Convention in general."""
     low = question.lower()
     hints: list[str] = []
     for pattern, ids in INSTRUMENT_HINTS:
         if re.search(pattern, low):
             hints.extend(i for i in ids if i not in hints)
+    named_cases = [ids[0] for pattern, ids in INSTRUMENT_HINTS if ids[0] in CASES and re.search(pattern, low)]
+    if named_cases:
+        hints = [h for h in hints if h in named_cases or (h not in CASES and h not in ECHR_TEXTS)]
     return hints
 
 

@@ -133,6 +133,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (path, the earlier path with the same bytes)
     chunks: int = 0  # chunks in the index after the run
     embedded: int = 0  # chunks embedded during this run
 
@@ -143,6 +144,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "removed": self.removed,
             "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "duplicates": [{"path": p, "same_as": first} for p, first in self.duplicates],
             "chunks": self.chunks,
             "embedded": self.embedded,
         }

@@ -55,6 +55,8 @@ def ingest_text(report: IngestReport) -> str:
     ]
     for path, error in report.failed:
         lines.append(f"  failed: {path}: {error}")
+    for path, first in report.duplicates:
+        lines.append(f"  duplicate: {path} (same as {first})")
     for path in report.removed:
         lines.append(f"  removed: {path}")
     return "\n".join(lines)

@@ -24,7 +24,8 @@ FILTER_KEYS = {
 }
 CANDIDATES = 40  # per retriever, before fusion
 RRF_K = 60
-PER_DOC = 2  # at most this many passages of one document in the answer, unless filtered to one
+PER_DOC = 2
+COMMENTARY = "INT"  # jurisdiction of the team's own comparative notes and practice guide  # at most this many passages of one document in the answer, unless filtered to one
 # Below this cosine similarity between the question and the best passage, the sources are taken
 # not to address the question (calibrated on tests/gold; see README "Refusals").
 RELEVANCE_FLOOR = 0.40
@@ -153,13 +154,11 @@ class Retriever:
             if hit.chunk.doc_id in hinted:
                 fused += 0.5 / RRF_K
             is_exact = cid in exact
-            if is_exact:
-                # A provision of a named instrument goes first; a bare "Article 4" competes on meaning.
-                fused += (3.0 if named else 1.0) / RRF_K
             scored.append(
                 Hit(chunk=hit.chunk, score=fused, dense=hit.dense, keyword=kw_scores.get(cid), exact=is_exact)
             )
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
+        scored = _promote_exact(scored, named)
         best = max((h.dense or 0.0 for h in scored), default=0.0)
         per_doc = k if "doc_id" in filters else PER_DOC
         final = diverse(scored, k, per_doc=per_doc, focus=hinted)
@@ -215,6 +214,24 @@ class Retriever:
         return hits
 
 
+def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
+    """Put the best passages of a pinpoint the question names first.
+
+    With the instrument named ("s.45 MSA", "Article 8 of the Directive") its two most relevant matching
+    passages lead; other parts of the same provision keep their place on merit, so a question about the
+    Schedule that limits s.45 is not crowded out by every subsection of s.45. A bare "Article 4" names
+    no instrument: its best match is lifted by one place's worth of score instead.
+    """
+    exact = [h for h in ranked if h.exact]
+    if not exact:
+        return ranked
+    if named:
+        lead = exact[:2]
+        return lead + [h for h in ranked if h not in lead]
+    boosted = [Hit(h.chunk, h.score + 1.0 / RRF_K, h.dense, h.keyword, h.exact, ) if h is exact[0] else h for h in ranked]
+    return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
+
+
 @dataclass(frozen=True)
 class _KeyedHit(Hit):
     key: str = ""
@@ -237,6 +254,8 @@ def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | N
     seen: dict[str, int] = {}
     for hit in hits:
         limit = per_doc + 1 if focus and hit.chunk.doc_id in focus else per_doc
+        if hit.chunk.meta.jurisdiction == COMMENTARY:
+            limit = 1  # the bench book's own guides: one passage, so primary sources get the room
         if seen.get(hit.chunk.doc_id, 0) < limit:
             chosen.append(hit)
             seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1

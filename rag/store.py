@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,14 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 RECORDS_SUFFIX = "-records"
+WRITER_SUFFIX = "-writer"  # on a server, the collection whose existence says an ingest is writing
 CHUNK_SPACE = {"hnsw": {"space": "cosine"}}
+WRITTEN = "index.written"  # "PID TIME" of the last embedded ingest, so readers in other processes reopen
+STALE_AFTER = 600.0  # seconds without renewal after which a server's writer lock is taken to be abandoned
+RENEW_EVERY = 30.0
+
+# Embedded stores opened by this process: path -> (client, WRITTEN stamp when last looked at).
+_opened: dict[str, tuple[Any, str]] = {}
 
 
 def open_client(settings: Settings) -> ClientAPI:
@@ -46,17 +55,64 @@ def open_client(settings: Settings) -> ClientAPI:
                 "start it (chroma run --path DIR --port N) or unset RAG_CHROMA_URL"
             ) from None
         return client
+    key = str(settings.store_dir)
+    stamp = _written(settings)
+    if key in _opened:
+        client, seen = _opened[key]
+        if stamp == seen or stamp.split(" ")[0] == str(os.getpid()):
+            _opened[key] = (client, stamp)
+            return client
+        # Another process ingested since: this process's Chroma holds stale segments in memory
+        # (reads fail with "Error finding id"), so open the store afresh.
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
     try:
         settings.store_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreUnavailable(f"{settings.store_dir}: cannot create the index folder ({exc.strerror})") from None
-    try:
-        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
-    except Exception as exc:  # a damaged sqlite file or segment surfaces as many types
-        raise StoreCorrupt(
-            f"{settings.store_dir}: the index cannot be opened ({type(exc).__name__}); "
-            "run `rag ingest --rebuild` to build it again"
+        raise StoreUnavailable(
+            f"{settings.store_dir}: cannot create the index folder ({exc.strerror}); "
+            "set RAG_HOME to a folder you can write to"
         ) from None
+    try:
+        client = chromadb.PersistentClient(path=key, settings=chroma_settings)
+    except Exception as exc:  # a damaged sqlite file or segment surfaces as many types
+        raise failure(settings, exc, "opening the index") from None
+    _opened[key] = (client, stamp)
+    return client
+
+
+def _written(settings: Settings) -> str:
+    try:
+        return (settings.home / WRITTEN).read_text()
+    except OSError:
+        return ""
+
+
+def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable | StoreCorrupt:
+    """The named error for a store operation that failed: server gone, disk full, read-only, or damaged."""
+    lines = str(exc).strip().splitlines()
+    detail = f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
+    text = str(exc).lower()
+    err = getattr(exc, "errno", None)
+    if settings.chroma_url:
+        return StoreUnavailable(
+            f"Chroma server at {settings.chroma_url} failed while {doing} ({detail}); files finished before "
+            "are kept: make sure the server runs, then run `rag ingest` again"
+        )
+    if err == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+        return StoreUnavailable(
+            f"{settings.home}: the disk is full ({doing}); free some space, then run `rag ingest` again "
+            "(files finished before are kept)"
+        )
+    if err in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text:
+        return StoreUnavailable(
+            f"{settings.home}: the index folder is read-only ({doing}); set RAG_HOME to a folder you can write to"
+        )
+    return StoreCorrupt(
+        f"{settings.store_dir}: the index failed while {doing} ({detail}); "
+        "run `rag ingest` again, or `rag ingest --rebuild` to build it anew"
+    )
 
 
 def drop(settings: Settings) -> None:
@@ -68,6 +124,7 @@ def drop(settings: Settings) -> None:
         from chromadb.api.client import SharedSystemClient
 
         SharedSystemClient.clear_system_cache()  # this process may hold the old files open
+        _opened.pop(str(settings.store_dir), None)
         shutil.rmtree(settings.store_dir, ignore_errors=True)
         return
     client = open_client(settings)
@@ -79,7 +136,15 @@ def drop(settings: Settings) -> None:
 
 
 def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False) -> Collection:
-    """The collection of chunks; EmptyIndex when it does not exist and create is False."""
+    """The collection of chunks; EmptyIndex when it does not exist and create is False.
+
+    In embedded mode the collection comes from the client open_client holds now, which is a new one
+    after another process ingested: a long-lived reader (chat, sessions) then sees the update.
+    """
+    from chromadb.errors import NotFoundError
+
+    if not settings.chroma_url:
+        client = open_client(settings)
     try:
         if create:
             return client.get_or_create_collection(
@@ -88,28 +153,59 @@ def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False
                 configuration=CHUNK_SPACE,  # type: ignore[arg-type]
             )
         return client.get_collection(settings.collection, embedding_function=None)
-    except Exception as exc:
-        if create:
-            raise StoreCorrupt(f"{settings.collection}: cannot open the collection ({exc})") from None
+    except NotFoundError:
         raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first") from None
+    except Exception as exc:  # a damaged store, a server gone: named by failure()
+        raise failure(settings, exc, f"opening the collection {settings.collection}") from None
 
 
 def where(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store_dir)
 
 
-def _lock_path(settings: Settings) -> str:
-    settings.home.mkdir(parents=True, exist_ok=True)
-    return str(settings.home / "index.lock")
+def _open_lock(settings: Settings, writing: bool) -> int | None:
+    """The lock file's descriptor; None for a reader of a home nobody can write (so nobody is ingesting)."""
+    path = settings.home / "index.lock"
+    try:
+        if writing:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if writing:
+            raise StoreUnavailable(
+                f"{settings.home}: cannot write the index folder ({exc.strerror}); set RAG_HOME to a folder you can "
+                "write to"
+            ) from None
+    try:
+        return os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+
+
+def _stamp_written(settings: Settings) -> None:
+    """Tell readers in other processes that the store changed (they reopen it on their next question)."""
+    path = settings.home / WRITTEN
+    tmp = path.with_name(f"{WRITTEN}.{os.getpid()}")
+    try:
+        tmp.write_text(f"{os.getpid()} {time.time_ns()}")
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk: readers then reopen only on the next ingest
 
 
 @contextlib.contextmanager
-def write_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
-    """Exclusive ownership of the embedded store while ingesting (Chroma's files are not process-safe)."""
+def write_lock(settings: Settings, wait: bool = False) -> Iterator[Callable[[], None]]:
+    """Exclusive ownership of the store while ingesting; yields renew(), to call now and then.
+
+    Embedded: a lock file (Chroma's files are not process-safe). Server: a lease kept on the server,
+    so two users' ingests do not interleave (one would delete chunks the other has not yet recorded).
+    """
     if settings.chroma_url:
-        yield
+        with _server_lock(settings, wait) as renew:
+            yield renew
         return
-    fd = os.open(_lock_path(settings), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(settings, writing=True)
+    assert fd is not None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -119,9 +215,77 @@ def write_lock(settings: Settings, wait: bool = False) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
-        yield
+        try:
+            yield lambda: None
+        finally:
+            _stamp_written(settings)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _server_lock(settings: Settings, wait: bool) -> Iterator[Callable[[], None]]:
+    """A lease on the server: creating a collection is atomic there, so only one ingest gets it."""
+    client = open_client(settings)
+    name = settings.collection + WRITER_SUFFIX
+    me: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    while True:
+        now = time.time()
+        try:
+            lease = client.create_collection(name, metadata={**me, "since": now, "renewed": now})
+            break
+        except Exception as exc:  # "already exists" is a ChromaError, as is every other failure
+            holder = _holder(client, settings, exc)
+            if holder is None:
+                continue  # released meanwhile: try again
+            if _abandoned(holder):
+                with contextlib.suppress(Exception):
+                    client.delete_collection(name)
+                continue
+            if not wait:
+                since = time.strftime("%H:%M", time.localtime(float(holder.get("since", 0))))
+                raise StoreBusy(
+                    f"another `rag ingest` (pid {holder.get('pid')} on {holder.get('host')}, since {since}) is writing "
+                    f"to {settings.chroma_url}; wait for it to finish or pass --wait"
+                ) from None
+            time.sleep(1.0)
+    renewed = [time.time()]
+
+    def renew() -> None:
+        if time.time() - renewed[0] > RENEW_EVERY:
+            renewed[0] = time.time()
+            lease.modify(metadata={**(lease.metadata or {}), "renewed": renewed[0]})
+
+    try:
+        yield renew
+    finally:
+        with contextlib.suppress(Exception):  # a server that went away keeps the lease until it goes stale
+            if (client.get_collection(name).metadata or {}).get("pid") == me["pid"]:
+                client.delete_collection(name)
+
+
+def _holder(client: ClientAPI, settings: Settings, cause: Exception) -> dict[str, Any] | None:
+    """Who holds the server's writer lease; None when nobody does any more."""
+    try:
+        return dict(client.get_collection(settings.collection + WRITER_SUFFIX).metadata or {})
+    except Exception:
+        try:
+            client.heartbeat()
+        except Exception:
+            raise failure(settings, cause, "taking the writer lock") from None
+        return None
+
+
+def _abandoned(holder: dict[str, Any]) -> bool:
+    """A lease whose ingest died: its process is gone from this host, or it has not been renewed for long."""
+    if holder.get("host") == socket.gethostname():
+        try:
+            os.kill(int(holder.get("pid", 0)), 0)
+        except ProcessLookupError:
+            return True
+        except (OSError, ValueError):
+            pass
+    return time.time() - float(holder.get("renewed", 0)) > STALE_AFTER
 
 
 @contextlib.contextmanager
@@ -130,7 +294,10 @@ def read_lock(settings: Settings, on_wait: Callable[[str], Any] | None = None) -
     if settings.chroma_url:
         yield
         return
-    fd = os.open(_lock_path(settings), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(settings, writing=False)
+    if fd is None:
+        yield
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)

@@ -48,10 +48,12 @@ def evidence(c: Citation) -> str:
 def claims(text: str) -> list[Claim]:
     """The answer's sentences with their [n] markers; a marker opening a sentence belongs to the one before."""
     found: list[Claim] = []
-    for line in text.splitlines():
-        pieces = [line[a:b] for a, b in sentences.split(line)]
+    # A line ending in a marker closes its claims (the extractive engine's one line per source); other
+    # line breaks may fall inside a quoted sentence.
+    for block in re.split(r"(?<=\])[ \t]*\n", text):
         merged: list[str] = []
-        for piece in pieces:
+        for a, b in sentences.split(block):
+            piece = block[a:b]
             lead = re.match(r"(?:\s*\[\d+\])+", piece)
             if lead and merged:
                 merged[-1] += lead.group(0)
@@ -60,7 +62,7 @@ def claims(text: str) -> list[Claim]:
                 merged.append(piece)
         for sentence in merged:
             cited = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
-            found.append(Claim(_MARKS.sub(" ", sentence).strip(), cited))
+            found.append(Claim(" ".join(_MARKS.sub(" ", sentence).split()), cited))
     return found
 
 

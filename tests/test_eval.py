@@ -1,0 +1,44 @@
+"""Retrieval quality on the gold set must not fall below the recorded figures."""
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from rag.assistant import Assistant
+from rag.config import Settings
+from rag.evaluate import evaluate, load_gold
+
+pytestmark = pytest.mark.slow
+GOLD = REPO / "tests" / "gold" / "gold.jsonl"
+
+
+def test_gold_set_is_well_formed() -> None:
+    items = load_gold(GOLD)
+    assert len(items) >= 60 and sum(not i.answerable for i in items) >= 10
+    docs = {p.stem for p in (REPO / "corpus").rglob("*.md") if p.name != "README.md"}
+    for item in items:
+        assert all(e.doc in docs for e in item.expected), item.id
+        assert item.answerable == bool(item.expected), item.id
+
+
+def test_metrics_stay_at_or_above_the_recorded_figures(real_home: Path) -> None:
+    floor = json.loads((REPO / "tests" / "gold" / "floor.json").read_text())
+    report = evaluate(load_gold(GOLD), Assistant(Settings.from_env()), k=5)
+    summary = report.summary()
+    assert summary["doc_recall"] >= floor["doc_recall"], summary
+    assert summary["pin_recall"] >= floor["pin_recall"], summary
+    assert summary["mrr"] >= floor["mrr"], summary
+    assert summary["refusal_accuracy"] >= floor["refusal_accuracy"], summary
+    assert summary["false_refusals"] <= floor["false_refusals_max"], summary
+
+
+def test_extractive_answers_are_deterministic_and_fully_verified(real_home: Path) -> None:
+    assistant = Assistant(Settings.from_env())
+    questions = [i.question for i in load_gold(GOLD) if i.answerable][:25]
+    for question in questions:
+        first, second = assistant.ask(question), assistant.ask(question)
+        assert first.answer == second.answer, question
+        if not first.refused:
+            assert all(c.verified for c in first.citations), (question, first.warnings)
