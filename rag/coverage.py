@@ -244,6 +244,13 @@ def on_topic(question: str) -> bool:
     return any(w.startswith(_DOMAIN) for w in words)
 
 
+def reference_found(question: str, passages: list[str]) -> bool:
+    """The question cites a document number (PC.DEC/557, 2011/36, No. 958-IIQ) that a passage contains."""
+    text = " ".join(passages).casefold()
+    refs = [r.rstrip(".-/") for r in re.findall(r"[A-Za-z0-9][\w./-]*\d[\w./-]*", question)]
+    return any(len(r) >= 5 and not r.isdigit() and r.casefold() in text for r in refs)
+
+
 def term_coverage(question: str, passages: list[str]) -> float:
     """Share of the question's content words found in the passages."""
     wanted = set(tokens(question))
@@ -255,8 +262,12 @@ def term_coverage(question: str, passages: list[str]) -> float:
     return len(found) / len(wanted)
 
 
-def uncovered(question: str, vocabulary: set[str]) -> list[str]:
-    """What the question is about that the corpus never mentions (empty when all is covered)."""
+def uncovered(question: str, vocabulary: set[str], passages: list[str] | None = None) -> list[str]:
+    """What the question is about that the corpus never mentions (empty when all is covered).
+
+    A year in a question about figures or rankings must appear in the passages that answer it:
+    the 2013 report's tier does not answer a question about the 2024 report.
+    """
     missing: list[str] = []
     for country in sorted(_country_subjects(question)):
         forms = [f for f, c in _country_forms().items() if c == country]
@@ -267,6 +278,9 @@ def uncovered(question: str, vocabulary: set[str]) -> list[str]:
         if name not in _country_forms() and not acronym and not _known(name, vocabulary):
             missing.append(name)
     for year in sorted(set(re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", question))):
-        if year not in vocabulary and _STATISTICS.search(question):
+        if not _STATISTICS.search(question):
+            continue
+        where = " ".join(passages) if passages is not None else " ".join(vocabulary)
+        if not re.search(rf"\b{year}\b", where):
             missing.append(year)
     return missing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,12 @@ FILTER_KEYS = {
 CANDIDATES = 40  # per retriever, before fusion
 RRF_K = 60
 PER_DOC = 2
+# Questions asking for a list or a comparison want breadth: one passage per document.
+BROAD = re.compile(
+    r"\b(?:which|what)\b[^?]*\b(?:instruments|judgments|cases|standards|treaties|sources|conventions|provisions|"
+    r"texts|documents)\b|\bcompar\w*|\bdiffer\w*|\bside by side\b",
+    re.I,
+)
 COMMENTARY = "INT"  # jurisdiction of the team's own comparative notes and practice guide  # at most this many passages of one document in the answer, unless filtered to one
 # Below this cosine similarity between the question and the best passage, the sources are taken
 # not to address the question (calibrated on tests/gold; see README "Refusals").
@@ -43,13 +50,14 @@ class Retrieval:
     uncovered: list[str] = field(default_factory=list)  # what the question is about that the corpus never names
     on_topic: bool = True  # the question uses the field's vocabulary at all
     coverage: float = 0.0  # share of the question's words found in the top passages
+    cited: bool = False  # a document number the question cites appears in a top passage
 
     def addresses(self, floor: float) -> bool:
         """Whether the sources speak to the question at all (else every engine refuses)."""
         if not self.hits or self.uncovered or not self.on_topic:
             return False
         exact = any(h.exact for h in self.hits)
-        return exact or self.best >= floor or self.coverage >= KEYWORD_EVIDENCE
+        return exact or self.cited or self.best >= floor or self.coverage >= KEYWORD_EVIDENCE
 
 
 def parse_filters(items: list[str] | None) -> dict[str, str]:
@@ -160,16 +168,18 @@ class Retriever:
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
         scored = _promote_exact(scored, named)
         best = max((h.dense or 0.0 for h in scored), default=0.0)
-        per_doc = k if "doc_id" in filters else PER_DOC
+        broad = BROAD.search(question) and len(hinted) != 1  # "how does s.45(4) differ from s.45(1)" is narrow
+        per_doc = k if "doc_id" in filters else 1 if broad else PER_DOC
         final = diverse(scored, k, per_doc=per_doc, focus=hinted)
         return Retrieval(
             hits=final,
             best=best,
             parsed=parsed,
             candidates=scored,
-            uncovered=coverage.uncovered(question, self.keywords.vocabulary),
+            uncovered=coverage.uncovered(question, self.keywords.vocabulary, [h.chunk.text for h in final[:3]]),
             on_topic=coverage.on_topic(question),
             coverage=coverage.term_coverage(question, [h.chunk.text for h in final[:3]]),
+            cited=coverage.reference_found(question, [f"{h.chunk.meta.citation} {h.chunk.text}" for h in final[:3]]),
         )
 
     def _dense(self, qvec: list[float], allowed: set[str] | None) -> list[str]:
@@ -228,7 +238,18 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     if named:
         lead = exact[:2]
         return lead + [h for h in ranked if h not in lead]
-    boosted = [Hit(h.chunk, h.score + 1.0 / RRF_K, h.dense, h.keyword, h.exact, ) if h is exact[0] else h for h in ranked]
+    boosted = [
+        Hit(
+            h.chunk,
+            h.score + 1.0 / RRF_K,
+            h.dense,
+            h.keyword,
+            h.exact,
+        )
+        if h is exact[0]
+        else h
+        for h in ranked
+    ]
     return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
 
 

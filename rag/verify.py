@@ -173,7 +173,7 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     invented: set[int] = set()
     for claim in claims(answer.answer):
         if not claim.cited:
-            uncited += len(tokens(claim.text)) >= 4
+            uncited += len(tokens(claim.text)) >= 3
             continue
         known = [by_n[n] for n in claim.cited if n in by_n]
         for n in claim.cited:
@@ -193,7 +193,8 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     for n, ok in verdict.items():
         by_n[n].verified = ok
     if uncited:
-        answer.warnings.append(f"{uncited} sentence{'s' if uncited > 1 else ''} of the answer cite no passage")
+        many = uncited > 1
+        answer.warnings.append(f"{uncited} sentence{'s' if many else ''} of the answer cite{'' if many else 's'} no passage")
     answer.verification = f"{supported} of {checked} citations verified"
     if not supported:
         return _withheld(answer, retrieval, checked)

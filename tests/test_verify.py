@@ -149,7 +149,7 @@ def test_a_claim_drawing_on_two_passages_verifies_both() -> None:
 def test_uncited_sentences_are_counted_in_a_warning() -> None:
     text = "Article 26 requires the possibility of not imposing penalties on compelled victims [1]. Courts love it too."
     result = check(text, (1,))
-    assert "1 sentence of the answer cite no passage" in result.warnings
+    assert "1 sentence of the answer cites no passage" in result.warnings
 
 
 def labelled() -> list[dict[str, object]]:
