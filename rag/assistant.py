@@ -42,7 +42,7 @@ def make_engine(settings: Settings) -> Engine:
         return LLMEngine(settings.llm)
     from rag.extractive import ExtractiveEngine
 
-    return ExtractiveEngine()
+    return ExtractiveEngine(settings.embeddings)
 
 
 class Assistant:

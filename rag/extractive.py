@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from rag import sentences
 from rag.keyword import tokens
@@ -25,6 +27,8 @@ AUTHORITY = {
 MAX_SOURCES = 4
 MAX_SENTENCES = 6
 RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
+PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
+SENTENCE_SHARE = 0.8  # and a sentence when it scores this share
 
 
 def authority(hit: Hit) -> int:
@@ -45,12 +49,13 @@ def _weights(question: str, hits: list[Hit]) -> dict[str, float]:
     return {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in q_terms}
 
 
-def _score(sentence: str, weights: dict[str, float]) -> float:
-    words = tokens(sentence)
-    if not words:
+def _lexical(sentence: str, weights: dict[str, float]) -> float:
+    """Weighted share of the question's words that the sentence contains (0..1)."""
+    words = set(tokens(sentence))
+    total = sum(weights.values())
+    if not words or not total:
         return 0.0
-    overlap = sum(weights.get(w, 0.0) for w in set(words))
-    return overlap / math.sqrt(len(words) + 4)
+    return sum(w for t, w in weights.items() if t in words) / total
 
 
 def _clean(sentence: str) -> str | None:
@@ -66,31 +71,67 @@ def _similar(a: str, b: str) -> bool:
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
 
 
-def select(question: str, retrieval: Retrieval) -> list[tuple[Hit, list[str]]]:
-    """The passages to quote, most authoritative first, each with the sentences that answer."""
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    rank: int  # retrieval rank
+    sentences: list[str]
+    scores: list[float]
+
+    @property
+    def best(self) -> float:
+        return max(self.scores, default=0.0)
+
+
+def select(
+    question: str, retrieval: Retrieval, embed: Callable[[list[str]], list[list[float]]] | None = None
+) -> list[tuple[Hit, list[str]]]:
+    """The passages to quote, most authoritative first, each with the sentences that answer.
+
+    A sentence scores by its meaning (embedding similarity to the question) and by the question's
+    rarer words it contains; a passage is quoted only if its best sentence is close to the best of all.
+    """
     if not retrieval.hits:
         return []
     floor = retrieval.best - RELEVANT_MARGIN
     relevant = [h for h in retrieval.hits if h.exact or (h.dense or 0.0) >= floor] or retrieval.hits[:1]
     weights = _weights(question, relevant)
-    ordered = sorted(enumerate(relevant[: MAX_SOURCES + 1]), key=lambda p: (authority(p[1]), p[0]))
+    candidates = []
+    for rank, hit in enumerate(relevant[: MAX_SOURCES + 1]):
+        text = hit.chunk.text
+        found = [s for a, b in sentences.split(text) if (s := _clean(text[a:b]))]
+        if found:
+            candidates.append(_Candidate(hit, rank, found, [_lexical(s, weights) for s in found]))
+    if embed is not None and retrieval.query_vector and candidates:
+        vectors = embed([s for c in candidates for s in c.sentences])
+        it = iter(vectors)
+        for c in candidates:
+            c.scores = [0.6 * _dot(retrieval.query_vector, next(it)) + 0.4 * lex for lex in c.scores]
+    if not candidates:
+        return []
+    top = max(c.best for c in candidates)
+    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or (c.hit.exact and c.rank == 0)]
+    kept.sort(key=lambda c: (authority(c.hit), -c.best, c.rank))
     chosen: list[tuple[Hit, list[str]]] = []
     picked: list[str] = []
-    for rank, hit in ordered:
-        text = hit.chunk.text
-        candidates = [c for a, b in sentences.split(text) if (c := _clean(text[a:b]))]
-        scored = sorted(
-            ((_score(s, weights) + (0.15 if i == 0 else 0.0), i, s) for i, s in enumerate(candidates)),
-            key=lambda t: (-t[0], t[1]),
-        )
-        take = 2 if rank == 0 else 1
-        best_sentences = [s for sc, _, s in scored if sc > 0.2 and not any(_similar(s, p) for p in picked)][:take]
-        if not best_sentences and (hit.exact or rank == 0) and candidates:
-            best_sentences = [candidates[0]]
-        if best_sentences:
-            in_order = sorted(best_sentences, key=candidates.index)
-            chosen.append((hit, in_order))
-            picked.extend(in_order)
+    for i, c in enumerate(kept):
+        order = sorted(range(len(c.sentences)), key=lambda j: (-c.scores[j], j))
+        take = 2 if i == 0 else 1
+        said = [
+            c.sentences[j]
+            for j in order
+            if c.scores[j] >= SENTENCE_SHARE * top and not any(_similar(c.sentences[j], p) for p in picked)
+        ][:take]
+        if not said and i == 0:
+            said = [c.sentences[order[0]]]
+        if said:
+            said.sort(key=c.sentences.index)
+            chosen.append((c.hit, said))
+            picked.extend(said)
         if len(chosen) == MAX_SOURCES or len(picked) >= MAX_SENTENCES:
             break
     return chosen
@@ -111,12 +152,20 @@ class ExtractiveEngine:
 
     name = "extractive"
 
+    def __init__(self, embeddings: str | None = None) -> None:
+        self._embeddings = embeddings
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        from rag.embed import make_embeddings
+
+        return make_embeddings(self._embeddings or "minilm").embed_documents(texts)
+
     def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
         from rag.cite import citations_for
 
         if not retrieval.addresses(floor):
             return refusal(question, retrieval, self.name)
-        chosen = select(question, retrieval)
+        chosen = select(question, retrieval, self._embed if self._embeddings else None)
         if not chosen:
             return refusal(question, retrieval, self.name)
         cites = citations_for([hit for hit, _ in chosen])

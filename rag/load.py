@@ -80,6 +80,9 @@ def _link_problem(path: Path) -> str:
         if exc.errno == errno.ELOOP:
             return "symbolic link loop; not followed, remove the link"
         return "broken symbolic link (its target is missing); remove or fix it"
+    target, folder = path.resolve(), path.parent.resolve()
+    if target == folder or target in folder.parents:
+        return "symbolic link loop (it points to a folder above it); not followed, remove the link"
     return "symbolic link; not followed, copy the file or folder into the corpus instead"
 
 

@@ -25,14 +25,14 @@ FILTER_KEYS = {
 }
 CANDIDATES = 40  # per retriever, before fusion
 RRF_K = 60
-PER_DOC = 2
+PER_DOC = 2  # at most this many passages of one document in an answer, unless filtered to one
 # Questions asking for a list or a comparison want breadth: one passage per document.
 BROAD = re.compile(
     r"\b(?:which|what)\b[^?]*\b(?:instruments|judgments|cases|standards|treaties|sources|conventions|provisions|"
     r"texts|documents)\b|\bcompar\w*|\bdiffer\w*|\bside by side\b",
     re.I,
 )
-COMMENTARY = "INT"  # jurisdiction of the team's own comparative notes and practice guide  # at most this many passages of one document in the answer, unless filtered to one
+COMMENTARY = "INT"  # jurisdiction of the team's own comparative notes and practice guide
 # Below this cosine similarity between the question and the best passage, the sources are taken
 # not to address the question (calibrated on tests/gold; see README "Refusals").
 RELEVANCE_FLOOR = 0.40
@@ -51,6 +51,7 @@ class Retrieval:
     on_topic: bool = True  # the question uses the field's vocabulary at all
     coverage: float = 0.0  # share of the question's words found in the top passages
     cited: bool = False  # a document number the question cites appears in a top passage
+    query_vector: list[float] = field(default_factory=list)
 
     def addresses(self, floor: float) -> bool:
         """Whether the sources speak to the question at all (else every engine refuses)."""
@@ -173,6 +174,7 @@ class Retriever:
         final = diverse(scored, k, per_doc=per_doc, focus=hinted)
         return Retrieval(
             hits=final,
+            query_vector=list(qvec),
             best=best,
             parsed=parsed,
             candidates=scored,

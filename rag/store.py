@@ -25,6 +25,7 @@ CHUNK_SPACE = {"hnsw": {"space": "cosine"}}
 WRITTEN = "index.written"  # "PID TIME" of the last embedded ingest, so readers in other processes reopen
 STALE_AFTER = 600.0  # seconds without renewal after which a server's writer lock is taken to be abandoned
 RENEW_EVERY = 30.0
+FULL_BELOW = 16 * 2**20  # free bytes under which a failed write is put down to a full disk
 
 # Embedded stores opened by this process: path -> (client, WRITTEN stamp when last looked at).
 _opened: dict[str, tuple[Any, str]] = {}
@@ -89,6 +90,15 @@ def _written(settings: Settings) -> str:
         return ""
 
 
+def _nearly_full(settings: Settings) -> bool:
+    """Chroma reports a full disk as a failed compaction; the free space tells what it was."""
+    try:
+        stat = os.statvfs(settings.home)
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize < FULL_BELOW
+
+
 def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable | StoreCorrupt:
     """The named error for a store operation that failed: server gone, disk full, read-only, or damaged."""
     lines = str(exc).strip().splitlines()
@@ -100,7 +110,7 @@ def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable 
             f"Chroma server at {settings.chroma_url} failed while {doing} ({detail}); files finished before "
             "are kept: make sure the server runs, then run `rag ingest` again"
         )
-    if err == errno.ENOSPC or "disk is full" in text or "no space left" in text:
+    if err == errno.ENOSPC or "disk is full" in text or "no space left" in text or _nearly_full(settings):
         return StoreUnavailable(
             f"{settings.home}: the disk is full ({doing}); free some space, then run `rag ingest` again "
             "(files finished before are kept)"

@@ -24,7 +24,8 @@ NEGATION_PENALTY = 0.2
 CONTRIBUTION = 0.3  # share of a jointly cited claim one passage must contain to count as supporting it
 _MARKS = re.compile(r"(?:\s*\[\d+\])+")
 _NEGATION = re.compile(
-    r"\b(?:not|no|never|nor|neither|none|nothing|cannot|without)\b|n't\b|\bnon-(?!punishment|prosecution)", re.IGNORECASE
+    r"\b(?:not|no|never|nor|neither|none|nothing|cannot|without)\b|n't\b|\bnon-(?!punishment|prosecution)",
+    re.IGNORECASE,
 )
 
 
@@ -193,8 +194,8 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     for n, ok in verdict.items():
         by_n[n].verified = ok
     if uncited:
-        many = uncited > 1
-        answer.warnings.append(f"{uncited} sentence{'s' if many else ''} of the answer cite{'' if many else 's'} no passage")
+        what = f"{uncited} sentences of the answer cite" if uncited > 1 else "1 sentence of the answer cites"
+        answer.warnings.append(f"{what} no passage")
     answer.verification = f"{supported} of {checked} citations verified"
     if not supported:
         return _withheld(answer, retrieval, checked)

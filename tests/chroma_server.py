@@ -1,4 +1,4 @@
-"""A real Chroma server for tests: `chroma run` on a free loopback port, started and stopped by the tests.
+"""A real Chroma server for tests (`chroma run` on a free loopback port), and what tests compare indexes with.
 
 Test modules load it with `pytest_plugins = ["chroma_server"]`: the session-scoped `chroma_server`
 fixture is then shared by every module, so the server starts once per run.
@@ -6,7 +6,10 @@ fixture is then shared by every module, so the server starts once per run.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -14,6 +17,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -104,3 +108,98 @@ def on_server(chroma_server: ChromaServer, monkeypatch: pytest.MonkeyPatch) -> C
     monkeypatch.setenv("RAG_CHROMA_URL", chroma_server.url)
     monkeypatch.setenv("RAG_COLLECTION", f"t-{uuid.uuid4().hex[:12]}")
     return chroma_server
+
+
+# --- comparing indexes and guarding sources --------------------------------------------------------
+
+WORDS = [
+    *("victim", "trafficking", "penalty", "prosecution", "compelled", "offence", "provision", "state", "party"),
+    *("court", "identification", "assistance", "shelter", "exploitation", "labour", "migrant", "child"),
+    *("defence", "recovery", "reflection", "period"),
+]
+
+
+def many_notes(folder: Path, count: int, seed: int = 1) -> list[Path]:
+    """count small Markdown notes of four paragraphs each under one Article heading."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rnd = random.Random(seed)
+    paths = []
+    for i in range(count):
+        body = "\n\n".join(" ".join(rnd.choice(WORDS) for _ in range(60)) + "." for _ in range(4))
+        path = folder / f"note-{i:04d}.md"
+        path.write_text(f"---\ntitle: Note {i}\n---\n# Note {i}\n\n## Article {i + 1}\n\n{body}\n")
+        paths.append(path)
+    return paths
+
+
+def fingerprint(*folders: Path) -> dict[str, str]:
+    """sha256 of every file under the folders (and their sizes and modes, through the bytes and the stat)."""
+    prints: dict[str, str] = {}
+    for folder in folders:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                st = path.stat()
+                prints[str(path)] = f"{hashlib.sha256(path.read_bytes()).hexdigest()} {st.st_mode:o} {st.st_mtime_ns}"
+    return prints
+
+
+@contextlib.contextmanager
+def untouched(*folders: Path) -> Iterator[None]:
+    """Fail when anything under the folders was written while the block ran (sources are read-only to rag)."""
+    before = fingerprint(*folders)
+    yield
+    assert fingerprint(*folders) == before, "a source file was changed by rag"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an index holds: its own ids and records, and its chunks in a form two indexes can be compared by."""
+
+    ids: frozenset[str]
+    recorded: frozenset[str]
+    keyword_ids: frozenset[str]
+    count: int
+    chunks: frozenset[tuple[str, int, int, str]]  # (file name, start, end, stored text): the same for any folder
+
+
+def snapshot(settings: object) -> Snapshot:
+    from rag import keyword, store
+    from rag.config import Settings
+
+    assert isinstance(settings, Settings)
+    client = store.open_client(settings)
+    collection = store.chunk_collection(client, settings)
+    data = collection.get(include=["metadatas", "documents"])
+    records = client.get_collection(settings.collection + store.RECORDS_SUFFIX).get(include=[])
+    metas, texts = data["metadatas"] or [], data["documents"] or []
+    return Snapshot(
+        ids=frozenset(data["ids"]),
+        recorded=frozenset(records["ids"]),
+        keyword_ids=frozenset(keyword.load(settings, collection).ids),
+        count=collection.count(),
+        chunks=frozenset(
+            (Path(str(m["source"])).name, int(m["start"]), int(m["end"]), t) for m, t in zip(metas, texts, strict=True)
+        ),
+    )
+
+
+def expected(folder: Path) -> frozenset[tuple[str, int, int, str]]:
+    """The chunks a clean ingest of folder stores, computed straight from the files."""
+    from rag.chunk import chunk_document
+    from rag.ingest import to_document
+    from rag.load import discover, load_document
+
+    chunks = set()
+    for path in discover([folder]):
+        for c in chunk_document(load_document(path)):
+            chunks.add((path.name, c.start, c.end, to_document(c).page_content))
+    return frozenset(chunks)
+
+
+def assert_same_index(got: Snapshot, clean: Snapshot | frozenset[tuple[str, int, int, str]]) -> None:
+    """The same chunks as a clean ingest: nothing missing, nothing doubled, nothing orphaned or unrecorded."""
+    want = clean.chunks if isinstance(clean, Snapshot) else clean
+    assert got.chunks == want, f"{len(got.chunks - want)} extra, {len(want - got.chunks)} missing chunks"
+    assert got.count == len(got.ids) == len(want), "duplicate chunks"
+    assert got.recorded == got.ids, "ledger and store disagree (orphans or ghosts)"
+    assert got.keyword_ids == got.ids, "the keyword index lags behind the store"
