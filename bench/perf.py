@@ -247,7 +247,7 @@ def work_encode(texts_file: str) -> dict[str, Any]:
     model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
     all_s = time.perf_counter() - t0
     part: list[list[str]] = []
-    while sum(map(len, part)) < min(2000, len(texts)) and len(part) < len(groups):
+    while sum(map(len, part)) < min(1000, len(texts)) and len(part) < len(groups):
         part.append(groups[len(part)])
     flat = [t for g in part for t in g]
     t0 = time.perf_counter()
@@ -368,7 +368,7 @@ def work_query(home: str, mode: str, passes: str, patches: str) -> dict[str, Any
     retriever._exact = timed("exact pinpoints", retriever._exact)  # type: ignore[method-assign]
     retriever._materialise = timed("materialise + cosine", retriever._materialise)  # type: ignore[method-assign]
     KeywordIndex.search = timed("keyword (BM25)", KeywordIndex.search)  # type: ignore[method-assign]
-    for name in ("uncovered", "on_topic", "term_coverage"):
+    for name in ("uncovered", "on_topic", "term_coverage", "reference_found"):
         setattr(coverage, name, timed("coverage", getattr(coverage, name)))
     latencies: list[float] = []
     for _ in range(int(passes)):

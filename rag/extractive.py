@@ -29,6 +29,7 @@ MAX_SENTENCES = 6
 RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
 PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
 SENTENCE_SHARE = 0.8  # and a sentence when it scores this share
+LEAD_BONUS = 0.1
 
 
 def authority(hit: Hit) -> int:
@@ -111,11 +112,14 @@ def select(
         it = iter(vectors)
         for c in candidates:
             c.scores = [0.6 * _dot(retrieval.query_vector, next(it)) + 0.4 * lex for lex in c.scores]
+    for c in candidates:
+        if c.hit.chunk.pinpoint:
+            c.scores[0] += LEAD_BONUS  # a provision's passage states its rule first
     if not candidates:
         return []
     top = max(c.best for c in candidates)
-    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or (c.hit.exact and c.rank == 0)]
-    kept.sort(key=lambda c: (authority(c.hit), -c.best, c.rank))
+    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0]
+    kept.sort(key=lambda c: (authority(c.hit), c.rank))
     chosen: list[tuple[Hit, list[str]]] = []
     picked: list[str] = []
     for i, c in enumerate(kept):

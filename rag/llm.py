@@ -260,8 +260,9 @@ class LLMEngine:
             HumanMessage(content=prompt.render("user", history=turns, question=question)),
         ]
         text = self._call(lambda: self.model.invoke(messages).text)
-        lines = [line.strip().strip('"“”').strip() for line in text.splitlines() if line.strip()]
-        rewritten = re.sub(r"^(standalone question|question)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        first = re.sub(r"^(standalone question|question)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
+        rewritten = first.strip().strip('"“”').strip()
         return rewritten if 0 < len(rewritten) <= 1000 else question
 
     def _answer(self, question: str, text: str, retrieval: Retrieval) -> Answer:

@@ -18,6 +18,7 @@ MAX_BYTES = 64 * 1024 * 1024  # PDF, DOCX and HTML files, whose bytes are mostly
 # two cores; at 50 MB a single file would hold the index for a quarter of an hour (see README "Limits").
 MAX_TEXT_BYTES = 10 * 1024 * 1024
 # Control characters other than newline, tab and form feed, dropped from text files (str.translate runs in C).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t\f")
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
@@ -106,10 +107,13 @@ def decode(data: bytes, path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
+        if _UTF8_SEQUENCE.search(data):  # UTF-8 with a few stray bytes: keep the rest right, mark those with U+FFFD
+            text = data.decode("utf-8-sig", errors="replace")
+        else:
+            try:
+                text = data.decode("cp1252")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
     sample = text[:8192]
     if sum(1 for ch in sample if ch < " " and ch not in "\n\r\t\f") * 10 > len(sample):
         raise LoadError(binary)  # control characters everywhere: a binary file without NUL bytes

@@ -238,7 +238,11 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     if not exact:
         return ranked
     if named:
-        lead = exact[:2]
+        # The provision's own text before the commentary under it ("How practitioners apply it").
+        exact.sort(key=lambda h: not _states_provision(h))
+        # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit.
+        several = len({h.chunk.pinpoint for h in exact}) > 1
+        lead = exact[: 1 if several else 2]
         return lead + [h for h in ranked if h not in lead]
     boosted = [
         Hit(
@@ -253,6 +257,12 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
         for h in ranked
     ]
     return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
+
+
+def _states_provision(hit: Hit) -> bool:
+    """The chunk sits directly under the heading that names its pinpoint."""
+    path = hit.chunk.heading_path
+    return bool(path) and pp.matches(pp.from_heading(path[-1]) or "", hit.chunk.pinpoint)
 
 
 @dataclass(frozen=True)

@@ -100,7 +100,15 @@ def _nearly_full(settings: Settings) -> bool:
 
 
 def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable | StoreCorrupt:
-    """The named error for a store operation that failed: server gone, disk full, read-only, or damaged."""
+    """The named error for a store operation that failed: server gone, disk full, read-only, or damaged.
+
+    The embedded client that failed is not used again: after a failed write Chroma can hang on its next
+    call, so the next open_client in this process starts afresh.
+    """
+    if not settings.chroma_url and _opened.pop(str(settings.store_dir), None) is not None:
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
     lines = str(exc).strip().splitlines()
     detail = f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
     text = str(exc).lower()

@@ -63,7 +63,8 @@ def claims(text: str) -> list[Claim]:
                 merged.append(piece)
         for sentence in merged:
             cited = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
-            found.append(Claim(" ".join(_MARKS.sub(" ", sentence).split()), cited))
+            bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKS.sub(" ", sentence).split()))
+            found.append(Claim(bare, cited))
     return found
 
 
@@ -174,7 +175,9 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     invented: set[int] = set()
     for claim in claims(answer.answer):
         if not claim.cited:
-            uncited += len(tokens(claim.text)) >= 3
+            # A source label or a fragment of a quotation split at an abbreviation is not a claim of its own.
+            sourced = any(containment(claim.text, evidence(c)) == 1.0 for c in answer.citations)
+            uncited += len(tokens(claim.text)) >= 3 and not sourced
             continue
         known = [by_n[n] for n in claim.cited if n in by_n]
         for n in claim.cited:

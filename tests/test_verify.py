@@ -16,6 +16,7 @@ from rag.verify import SUPPORT_THRESHOLD, Claim, Scorer, claims, support, verify
 
 LABELS = Path(__file__).parent / "data" / "support_labels.jsonl"
 GOLD = Path(__file__).parent / "gold" / "gold.jsonl"
+QUESTIONS = 40  # answerable gold questions put to the extractive engine (all 91 in bench/llm_bench.py)
 
 ART26 = (
     "Article 26 of the Convention requires each Party to provide for the possibility of not imposing penalties on "
@@ -61,7 +62,8 @@ def test_claims_give_a_leading_marker_to_the_sentence_before() -> None:
 
 def test_claims_keep_a_quote_broken_across_lines_whole() -> None:
     found = claims("Article 26, SCT No. 1: Each Party must provide for the possibility\nof not imposing penalties. [1]")
-    assert found == [Claim("Article 26, SCT No. 1: Each Party must provide for the possibility of not imposing penalties.", (1,))]
+    whole = "Article 26, SCT No. 1: Each Party must provide for the possibility of not imposing penalties."
+    assert found == [Claim(whole, (1,))]
 
 
 def test_a_verbatim_quote_under_the_extractive_label_is_verified() -> None:
@@ -101,8 +103,9 @@ def test_an_unsupported_claim_is_flagged_but_the_supported_one_stays() -> None:
 def test_a_wrong_number_is_never_supported() -> None:
     c = Citation(1, "conv", "Sample Convention", "SCT No. 1", "Article 26", None, ART26, "", 0.8)
     hashed = make_embeddings("hash")
-    assert support("Article 27 requires the possibility of not imposing penalties on compelled victims.", c, hashed) == 0
-    assert support("Article 26 requires the possibility of not imposing penalties on compelled victims.", c, hashed) > 0.6
+    claim = "Article {} requires the possibility of not imposing penalties on compelled victims."
+    assert support(claim.format(27), c, hashed) == 0.0
+    assert support(claim.format(26), c, hashed) > SUPPORT_THRESHOLD
 
 
 def test_a_negated_claim_scores_lower_than_the_faithful_one() -> None:
@@ -153,6 +156,18 @@ def test_uncited_sentences_are_counted_in_a_warning() -> None:
     assert "1 sentence of the answer cites no passage" in result.warnings
 
 
+def test_a_label_split_at_an_abbreviation_is_not_an_uncited_sentence() -> None:
+    quote = "It asks whether victims are not jailed for acts that were a direct result of their trafficking."
+    hits = [hit("tvpa", "22 U.S.C. 7106(b)(2)", quote, "Trafficking Victims Protection Act", "Pub. L. 106-386")]
+    found = Retrieval(hits=hits, best=0.8, parsed=parse("TVPA jailing victims?"))
+    from rag.cite import citations_for
+
+    text = f"22 U.S.C. 7106(b)(2), Pub. L. 106-386: {quote} [1]"
+    result = verify(Answer("q", text, False, "extractive", citations_for(hits)), found, make_embeddings("hash"))
+    assert [c.cited for c in claims(text)] == [(), (1,)]  # the splitter breaks the label at "Pub. L."
+    assert result.verification == "1 of 1 citations verified" and not result.warnings
+
+
 def labelled() -> list[dict[str, object]]:
     return [json.loads(line) for line in LABELS.read_text().splitlines() if line.strip()]
 
@@ -189,8 +204,8 @@ def test_extractive_answers_are_fully_verified_over_the_gold_questions(real_home
 
     assistant = Assistant(Settings.from_env())
     answered = 0
-    for line in GOLD.read_text().splitlines():
-        question = json.loads(line)["question"]
+    rows = [json.loads(line) for line in GOLD.read_text().splitlines() if line.strip()]
+    for question in [r["question"] for r in rows if r["answerable"]][:QUESTIONS]:
         result = assistant.ask(question)
         if result.refused:
             continue
@@ -198,4 +213,4 @@ def test_extractive_answers_are_fully_verified_over_the_gold_questions(real_home
         n = sum(len(c.cited) for c in claims(result.answer))
         assert result.verification == f"{n} of {n} citations verified", (question, result.warnings)
         assert all(c.verified for c in result.citations) and not result.warnings, question
-    assert answered >= 60
+    assert answered >= QUESTIONS * 0.9
