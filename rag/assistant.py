@@ -87,7 +87,8 @@ class Assistant:
             answer = self.engine.stream(question, retrieval, self.floor, on_token)
         else:
             answer = self.engine.answer(question, retrieval, self.floor)
-        answer = verify(answer, retrieval)
+        embeddings = self._retriever.embeddings if self._retriever is not None else None
+        answer = verify(answer, retrieval, embeddings=embeddings)
         t2 = time.perf_counter()
         answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
         return answer

@@ -6,13 +6,13 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.chunk import chunk_document, context_line
 from rag.config import Settings
-from rag.errors import LoadError, RagError
+from rag.errors import LoadError
 from rag.load import MAX_TEXT_BYTES, discover, load_document
 from rag.records import Chunk, IngestReport
 
@@ -122,7 +122,8 @@ class _Writer:
         if self.stale:
             self.forget(self.stale)
             self.stale = []
-        self.renew()
+        with storing(self.settings, "renewing the writer lock"):
+            self.renew()
 
     def forget(self, keys: Sequence[str]) -> None:
         """Delete chunks from the store, then from the ledger (never recorded-but-missing)."""
@@ -134,17 +135,11 @@ class _Writer:
         self.changed = True
 
 
-@contextlib.contextmanager
-def storing(settings: Settings, doing: str) -> Iterator[None]:
+def storing(settings: Settings, doing: str) -> contextlib.AbstractContextManager[None]:
     """Store failures (a server gone, a full disk, a read-only folder) become one named error."""
     from rag import store
 
-    try:
-        yield
-    except RagError:
-        raise
-    except Exception as exc:  # chromadb, httpx, sqlite and the OS raise many types for the same few causes
-        raise store.failure(settings, exc, doing) from None
+    return store.guarded(settings, doing, ingesting=True)
 
 
 def _digest(path: Path) -> str:

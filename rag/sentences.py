@@ -23,6 +23,7 @@ _ABBREVIATIONS = {
     "cf",
     "al",
     "oj",
+    "pub",
     "p",
     "pp",
     "dec",

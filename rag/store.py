@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from rag.config import Settings
-from rag.errors import EmptyIndex, StoreBusy, StoreCorrupt, StoreUnavailable
+from rag.errors import EmptyIndex, RagError, StoreBusy, StoreCorrupt, StoreUnavailable
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -56,6 +56,7 @@ def open_client(settings: Settings) -> ClientAPI:
                 "start it (chroma run --path DIR --port N) or unset RAG_CHROMA_URL"
             ) from None
         return client
+    _check_home(settings)
     key = str(settings.store_dir)
     stamp = _written(settings)
     if key in _opened:
@@ -83,6 +84,11 @@ def open_client(settings: Settings) -> ClientAPI:
     return client
 
 
+def _check_home(settings: Settings) -> None:
+    if settings.home.exists() and not settings.home.is_dir():
+        raise StoreUnavailable(f"{settings.home}: RAG_HOME is a file, not a folder; set RAG_HOME to a folder")
+
+
 def _written(settings: Settings) -> str:
     try:
         return (settings.home / WRITTEN).read_text()
@@ -99,7 +105,7 @@ def _nearly_full(settings: Settings) -> bool:
     return stat.f_bavail * stat.f_frsize < FULL_BELOW
 
 
-def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable | StoreCorrupt:
+def failure(settings: Settings, exc: Exception, doing: str, ingesting: bool = False) -> StoreUnavailable | StoreCorrupt:
     """The named error for a store operation that failed: server gone, disk full, read-only, or damaged.
 
     The embedded client that failed is not used again: after a failed write Chroma can hang on its next
@@ -113,16 +119,14 @@ def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable 
     detail = f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
     text = str(exc).lower()
     err = getattr(exc, "errno", None)
+    again = "run `rag ingest` again (files finished before are kept)" if ingesting else "try again"
     if settings.chroma_url:
         return StoreUnavailable(
-            f"Chroma server at {settings.chroma_url} failed while {doing} ({detail}); files finished before "
-            "are kept: make sure the server runs, then run `rag ingest` again"
+            f"Chroma server at {settings.chroma_url} failed while {doing} ({detail}); "
+            f"make sure the server runs, then {again}"
         )
     if err == errno.ENOSPC or "disk is full" in text or "no space left" in text or _nearly_full(settings):
-        return StoreUnavailable(
-            f"{settings.home}: the disk is full ({doing}); free some space, then run `rag ingest` again "
-            "(files finished before are kept)"
-        )
+        return StoreUnavailable(f"{settings.home}: the disk is full ({doing}); free some space, then {again}")
     if err in (errno.EROFS, errno.EACCES, errno.EPERM) or "readonly" in text or "read-only" in text:
         return StoreUnavailable(
             f"{settings.home}: the index folder is read-only ({doing}); set RAG_HOME to a folder you can write to"
@@ -131,6 +135,20 @@ def failure(settings: Settings, exc: Exception, doing: str) -> StoreUnavailable 
         f"{settings.store_dir}: the index failed while {doing} ({detail}); "
         "run `rag ingest` again, or `rag ingest --rebuild` to build it anew"
     )
+
+
+@contextlib.contextmanager
+def guarded(settings: Settings, doing: str, ingesting: bool = False) -> Iterator[None]:
+    """Store calls whose failure (a server gone, a full disk, a read-only folder) becomes one named error.
+
+    Chroma raises many types for these, down to a bare Exception for an unknown server error; RagError passes.
+    """
+    try:
+        yield
+    except RagError:
+        raise
+    except Exception as exc:
+        raise failure(settings, exc, doing, ingesting) from None
 
 
 def drop(settings: Settings) -> None:
@@ -183,6 +201,7 @@ def where(settings: Settings) -> str:
 
 def _open_lock(settings: Settings, writing: bool) -> int | None:
     """The lock file's descriptor; None for a reader of a home nobody can write (so nobody is ingesting)."""
+    _check_home(settings)
     path = settings.home / "index.lock"
     try:
         if writing:
@@ -247,6 +266,7 @@ def _server_lock(settings: Settings, wait: bool) -> Iterator[Callable[[], None]]
     client = open_client(settings)
     name = settings.collection + WRITER_SUFFIX
     me: dict[str, Any] = {"host": socket.gethostname(), "pid": os.getpid()}
+    vanished = 0
     while True:
         now = time.time()
         try:
@@ -255,6 +275,9 @@ def _server_lock(settings: Settings, wait: bool) -> Iterator[Callable[[], None]]
         except Exception as exc:  # "already exists" is a ChromaError, as is every other failure
             holder = _holder(client, settings, exc)
             if holder is None:
+                vanished += 1
+                if vanished > 5:  # not a lease in the way: the server refuses to create collections at all
+                    raise failure(settings, exc, "taking the writer lock", ingesting=True) from None
                 continue  # released meanwhile: try again
             if _abandoned(holder):
                 with contextlib.suppress(Exception):
@@ -290,7 +313,7 @@ def _holder(client: ClientAPI, settings: Settings, cause: Exception) -> dict[str
         try:
             client.heartbeat()
         except Exception:
-            raise failure(settings, cause, "taking the writer lock") from None
+            raise failure(settings, cause, "taking the writer lock", ingesting=True) from None
         return None
 
 

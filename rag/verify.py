@@ -23,6 +23,7 @@ LEXICAL_WEIGHT = 0.7
 NEGATION_PENALTY = 0.2
 CONTRIBUTION = 0.3  # share of a jointly cited claim one passage must contain to count as supporting it
 _MARKS = re.compile(r"(?:\s*\[\d+\])+")
+_LIST_ITEM = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([a-z0-9]{1,3}\))(?:\s+|$)")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|nor|neither|none|nothing|cannot|without)\b|n't\b|\bnon-(?!punishment|prosecution)",
     re.IGNORECASE,
@@ -64,7 +65,9 @@ def claims(text: str) -> list[Claim]:
         for sentence in merged:
             cited = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
             bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKS.sub(" ", sentence).split()))
-            found.append(Claim(bare, cited))
+            bare = _LIST_ITEM.sub("", bare)  # "2." numbering a list item is not a number the passage must hold
+            if bare or cited:
+                found.append(Claim(bare, cited))
     return found
 
 
