@@ -238,8 +238,8 @@ def _synth_file(
 
 
 def work_encode(texts_file: str) -> dict[str, Any]:
-    """Raw SentenceTransformer.encode throughput on the ingest's own texts; and on a slice, per-file
-    batches (what ingest does now) against one call, and the ONNX model."""
+    """Raw SentenceTransformer.encode throughput on the ingest's own texts (the reference); then, on a
+    slice of them, how batching changes it, and the ONNX model beside it."""
     t0, c0 = time.perf_counter(), time.process_time()
     from rag import embed, onnx_embed
 
@@ -255,26 +255,22 @@ def work_encode(texts_file: str) -> dict[str, Any]:
     while sum(map(len, part)) < min(1000, len(texts)) and len(part) < len(groups):
         part.append(groups[len(part)])
     flat = [t for g in part for t in g]
-    t0 = time.perf_counter()
-    model.encode(flat, batch_size=32, normalize_embeddings=True, show_progress_bar=False)
-    slice_once = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for group in part:
-        embed.encode(group)
-    slice_per_file = time.perf_counter() - t0
-    slice_by = {}
-    for size in (64, 256):  # what index() over many files does with its batch_size
-        t0 = time.perf_counter()
-        for i in range(0, len(flat), size):
-            embed.encode(flat[i : i + size])
-        slice_by[size] = time.perf_counter() - t0
-    onnx_s = None
     fast = onnx_embed.load()
+    ways: dict[str, Callable[[], Any]] = {
+        "st_once": lambda: embed.reference_encode(flat),
+        "st_256": lambda: [embed.reference_encode(flat[i : i + 256]) for i in range(0, len(flat), 256)],
+        "st_64": lambda: [embed.reference_encode(flat[i : i + 64]) for i in range(0, len(flat), 64)],
+        "st_per_file": lambda: [embed.reference_encode(group) for group in part],
+    }
     if fast is not None:
-        t0 = time.perf_counter()
-        for i in range(0, len(flat), 32):
-            fast.encode(flat[i : i + 32])
-        onnx_s = time.perf_counter() - t0
+        fast.encode(flat[:32])
+        ways["onnx_once"] = lambda: fast.encode(flat)
+        ways["onnx_64"] = lambda: [fast.encode(flat[i : i + 64]) for i in range(0, len(flat), 64)]
+    slices = {}
+    for name, way in ways.items():
+        t0, c0 = time.perf_counter(), time.process_time()
+        way()
+        slices[name] = {"s": time.perf_counter() - t0, "cpu": time.process_time() - c0}
     return {
         "load_s": load_s,
         "load_cpu": load_cpu,
@@ -283,11 +279,7 @@ def work_encode(texts_file: str) -> dict[str, Any]:
         "encode_cpu": all_cpu,
         "slice_chunks": len(flat),
         "slice_files": len(part),
-        "slice_once_s": slice_once,
-        "slice_per_file_s": slice_per_file,
-        "slice_64_s": slice_by[64],
-        "slice_256_s": slice_by[256],
-        "slice_onnx_unsorted_s": onnx_s,
+        "slices": slices,
     }
 
 
@@ -310,10 +302,12 @@ def work_profile(home: str, corpus: str) -> dict[str, Any]:
         name: (test, 0.0)
         for name, test in (
             ("all imports (they overlap the rows below)", lambda f: f.function == "_find_and_load"),
-            ("load the model", lambda f: f.function == "_sentence_transformer"),
-            ("export ONNX (once per model version)", lambda f: f.function == "ensure_fast_queries"),
+            ("load the model (sentence-transformers)", lambda f: f.function == "_sentence_transformer"),
+            ("load the model (ONNX)", lambda f: f.function == "load" and "rag/onnx_embed.py" in _path(f)),
+            ("export ONNX (once per model version)", lambda f: f.function == "export" and "onnx_embed" in _path(f)),
             ("LangChain index(), in all", lambda f: f.function == "index" and "indexing" in _path(f)),
             ("  of which SentenceTransformer.encode", _is_encode),
+            ("  of which ONNX encode", lambda f: f.function == "encode" and "rag/onnx_embed.py" in _path(f)),
             ("  of which Chroma upsert/add", _is_chroma_write),
             ("  of which the ledger (record manager)", lambda f: "rag/ledger.py" in _path(f)),
             ("load + chunk files", lambda f: f.function in ("load_document", "chunk_document")),
@@ -496,19 +490,21 @@ WORKERS: dict[str, Callable[..., dict[str, Any]]] = {
 
 
 def section_ingest(state: dict[str, Any], work: Path, sizes: list[int]) -> None:
-    """`rag ingest` wall time and peak memory at each size; raw encode on the largest."""
+    """`rag ingest` wall time and peak memory at each size (and without the ONNX model at the largest);
+    raw encode on the largest."""
     out = state.setdefault("ingest", {})
-    for n in sizes:
+    largest = max(sizes)
+    for n, before in [(n, False) for n in sizes] + [(largest, True)]:
         corpus = work / f"corpus-{n}"
-        groups = synth_corpus(corpus, n)
-        (work / f"texts-{n}.json").write_text(json.dumps(groups))
-        home = work / f"home-{n}"
+        if not before:
+            (work / f"texts-{n}.json").write_text(json.dumps(synth_corpus(corpus, n)))
+        home = work / (f"home-{n}-before" if before else f"home-{n}")
         shutil.rmtree(home, ignore_errors=True)
         load = load_average()
-        result = run([RAG, "ingest", "--json"], env_for(home, corpus))
+        result = run([RAG, "ingest", "--json"], env_for(home, corpus, torch_only=before))
         report = json.loads(result["stdout"])
-        out[str(n)] = {
-            "files": len(groups),
+        out[f"{n}-before" if before else str(n)] = {
+            "files": len(list(corpus.glob("*.md"))),
             "chunks": report["chunks"],
             "wall": result["wall"],
             "cpu": result["cpu"],
@@ -517,11 +513,10 @@ def section_ingest(state: dict[str, Any], work: Path, sizes: list[int]) -> None:
             "load": f"{load} -> {load_average()}",
         }
         save(state, work)
-    largest = str(max(sizes))
     load = load_average()
     out["encode"] = worker("encode", str(work / f"texts-{largest}.json"))
     out["encode"]["load"] = f"{load} -> {load_average()}"
-    out["encode"]["size"] = largest
+    out["encode"]["size"] = str(largest)
     save(state, work)
 
 
@@ -676,10 +671,11 @@ def _render_ingest(state: dict[str, Any]) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|---|",
     ]
     sizes = sorted(int(k) for k in ingest if k.isdigit())
-    for n in sizes:
-        r = ingest[str(n)]
+    for key in [str(n) for n in sizes] + [k for k in ingest if k.endswith("-before")]:
+        r = ingest[key]
+        label = f"{r['chunks']:,}" + (" before (sentence-transformers only)" if key.endswith("-before") else "")
         lines.append(
-            f"| {r['chunks']:,} | {r['files']:,} | {r['wall']:.1f} | {r['chunks'] / r['wall']:.1f} | "
+            f"| {label} | {r['files']:,} | {r['wall']:.1f} | {r['chunks'] / r['wall']:.1f} | "
             f"{r['rss_mb']:.0f} | {r['index_mb']:.0f} | {r['load']} |"
         )
     enc = ingest.get("encode")
@@ -700,6 +696,12 @@ def _render_ingest(state: dict[str, Any]) -> list[str]:
             f"{_verdict(cli / raw >= 0.9)} |",
             f"| the same without the model load (start-up) | {steady / raw:.2f}x | |",
         ]
+        if f"{enc['size']}-before" in ingest:
+            b = ingest[f"{enc['size']}-before"]
+            lines.append(
+                f"| before (sentence-transformers only): `rag ingest` / raw encode, wall | "
+                f"{b['chunks'] / b['wall'] / raw:.2f}x | |"
+            )
         if r.get("cpu") and enc.get("encode_cpu"):
             by_cpu = enc["encode_cpu"] / r["cpu"]
             by_cpu_steady = enc["encode_cpu"] / max(1e-9, r["cpu"] - enc["load_cpu"])
@@ -720,21 +722,24 @@ def _render_ingest(state: dict[str, Any]) -> list[str]:
                 f"{growth:+.0f} MB vs {index_growth:+.0f} MB on disk | |"
             )
         n = enc["slice_chunks"]
-        rows = [
-            ("one call for all (sorted by length across files)", enc.get("slice_once_s")),
-            ("batches of 256 in file order (index(batch_size=256))", enc.get("slice_256_s")),
-            ("batches of 64 in file order (ingest today: index(batch_size=64))", enc.get("slice_64_s")),
-            ("one call per file (ingest before batching across files)", enc.get("slice_per_file_s")),
-            ("ONNX model, batches of 32 in file order", enc.get("slice_onnx_unsorted_s")),
-        ]
+        labels = {
+            "st_once": "sentence-transformers, one call (sorted by length across files)",
+            "st_256": "sentence-transformers, batches of 256 in file order",
+            "st_64": "sentence-transformers, batches of 64 in file order (index(batch_size=64) across files)",
+            "st_per_file": "sentence-transformers, one call per file (ingest before it batched across files)",
+            "onnx_once": "ONNX, one call (sorted by length)",
+            "onnx_64": "ONNX, batches of 64 in file order (ingest today, once the model is exported)",
+        }
+        slices = enc.get("slices", {})
+        rows = [(labels.get(k, k), v["s"], v["cpu"]) for k, v in slices.items()]
         lines += [
             "",
             f"How batching changes raw encoding, on the first {n:,} texts ({enc['slice_files']} files), "
             "same process, one after the other:",
             "",
-            "| batching | chunks/s |",
-            "|---|---:|",
-            *[f"| {label} | {n / secs:.1f} |" for label, secs in rows if secs],
+            "| batching | chunks/s (wall) | chunks per CPU-second |",
+            "|---|---:|---:|",
+            *[f"| {label} | {n / secs:.1f} | {n / cpu:.1f} |" for label, secs, cpu in rows],
             "",
         ]
     return lines
@@ -863,8 +868,8 @@ def main() -> None:
     if args.worker:
         print(json.dumps(WORKERS[args.worker[0]](*args.worker[1:])))
         return
-    ingest_sizes = [250, 1000] if args.quick else [2500, 10000]
-    query_sizes = [300, 1000, 3000] if args.quick else [1000, 10000, 100000]
+    ingest_sizes = [100, 300] if args.quick else [2500, 10000]
+    query_sizes = [100, 300, 1000] if args.quick else [1000, 10000, 100000]
     args.workdir.mkdir(parents=True, exist_ok=True)
     previous = args.workdir / "results.json"
     state: dict[str, Any] = json.loads(previous.read_text()) if previous.exists() else {}
@@ -875,7 +880,7 @@ def main() -> None:
         if "ingest" in sections:
             section_ingest(state, args.workdir, ingest_sizes)
         if "profile" in sections:
-            section_profile(state, args.workdir, 500 if args.quick else 2500)
+            section_profile(state, args.workdir, 100 if args.quick else 2500)
         if "query" in sections:
             section_query(state, args.workdir, query_sizes, max(ingest_sizes), passes=1 if args.quick else 3)
         if "cold" in sections:

@@ -25,11 +25,11 @@ AUTHORITY = {
     "conference": 3,
 }
 MAX_SOURCES = 4
-MAX_SENTENCES = 6
+MAX_SENTENCES = 7
 RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
 PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
-SENTENCE_SHARE = 0.8  # and a sentence when it scores this share
-LEAD_BONUS = 0.1
+SENTENCE_SHARE = 0.75  # and a sentence when it scores this share
+LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with it
 
 
 def authority(hit: Hit) -> int:
@@ -111,13 +111,10 @@ def select(
         vectors = embed([s for c in candidates for s in c.sentences])
         it = iter(vectors)
         for c in candidates:
-            c.scores = [0.6 * _dot(retrieval.query_vector, next(it)) + 0.4 * lex for lex in c.scores]
-    for c in candidates:
-        if c.hit.chunk.pinpoint:
-            c.scores[0] += LEAD_BONUS  # a provision's passage states its rule first
+            c.scores = [0.5 * _dot(retrieval.query_vector, next(it)) + 0.5 * lex for lex in c.scores]
     if not candidates:
         return []
-    top = max(c.best for c in candidates)
+    top = max(c.best for c in candidates)  # the shares below are of the best plain score
     kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0]
     kept.sort(key=lambda c: (authority(c.hit), c.rank))
     chosen: list[tuple[Hit, list[str]]] = []
@@ -125,15 +122,17 @@ def select(
     for i, c in enumerate(kept):
         order = sorted(range(len(c.sentences)), key=lambda j: (-c.scores[j], j))
         take = 2 if i == 0 else 1
-        said = [
-            c.sentences[j]
+        best = [
+            j
             for j in order
             if c.scores[j] >= SENTENCE_SHARE * top and not any(_similar(c.sentences[j], p) for p in picked)
         ][:take]
-        if not said and i == 0:
-            said = [c.sentences[order[0]]]
+        if not best and i == 0:
+            best = order[:1]
+        # A short lead sentence ("... if three conditions are all met.") is followed by what it announces.
+        wanted = set(best) | {j + 1 for j in best if j + 1 < len(c.sentences) and len(c.sentences[j]) < LEAD_CHARS}
+        said = [c.sentences[j] for j in sorted(wanted)]
         if said:
-            said.sort(key=c.sentences.index)
             chosen.append((c.hit, said))
             picked.extend(said)
         if len(chosen) == MAX_SOURCES or len(picked) >= MAX_SENTENCES:

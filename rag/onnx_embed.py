@@ -1,4 +1,4 @@
-"""Query embeddings without torch: MiniLM exported once to ONNX and run by onnxruntime, same vectors."""
+"""MiniLM without torch: exported once to ONNX and run by onnxruntime, giving sentence-transformers' vectors."""
 
 from __future__ import annotations
 
@@ -71,9 +71,20 @@ class OnnxMiniLM:
         # Two small cores shared with other work: spinning threads would only steal time from them.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self.dimensions = int(self.session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """Unit-length vectors, one row per text."""
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Unit-length vectors, one row per text; batches of similar length, as sentence-transformers makes."""
+        import numpy as np
+
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        for start in range(0, len(texts), batch_size):
+            rows = order[start : start + batch_size]
+            out[rows] = self._encode_batch([texts[i] for i in rows])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
         batch = self.tokenizer.encode_batch(texts)
