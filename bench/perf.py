@@ -614,10 +614,15 @@ def _du(path: Path) -> float:
 # ---------------------------------------------------------------- results
 
 
+NOTES = "<!-- Findings below are written by hand; bench/perf.py keeps them when it rewrites the tables. -->"
+
+
 def save(state: dict[str, Any], work: Path) -> None:
     """results.json beside the work, RESULTS.md in bench/: each written whole, then renamed into place."""
     _atomic_write(work / "results.json", json.dumps(state, indent=1))
-    _atomic_write(RESULTS_MD, render(state))
+    old = RESULTS_MD.read_text(encoding="utf-8") if RESULTS_MD.exists() else ""
+    notes = old[old.index(NOTES) :] if NOTES in old else NOTES + "\n"
+    _atomic_write(RESULTS_MD, render(state) + "\n" + notes)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -63,7 +63,7 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
         from rag import store
 
-        with store.read_lock(self.settings, self.on_wait):
+        with store.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
             if self._retriever is None:
                 self._retriever = Retriever(self.settings)
             else:

@@ -127,21 +127,22 @@ def test_each_bad_file_is_one_line_and_the_rest_is_indexed(fake_embeddings: None
     assert again["duplicates"] == [{"path": str(root / "b-copy.md"), "same_as": str(root / "a-original.md")}]
 
 
-def test_a_file_indexed_before_that_becomes_a_duplicate_leaves_the_index(
-    fake_embeddings: None, tmp_path: Path
-) -> None:
+def test_a_file_indexed_before_that_becomes_a_duplicate_leaves_the_index(fake_embeddings: None, tmp_path: Path) -> None:
     root = tmp_path / "corpus"
     root.mkdir()
     (root / "b-copy.md").write_text(TWIN)
     settings = Settings.from_env()
-    ingest([root], settings)
+    with untouched(root):
+        ingest([root], settings)
     (root / "a-original.md").write_text(TWIN)  # the same text arrives under a name that sorts first
-    report = ingest([root], settings)
+    with untouched(root):
+        report = ingest([root], settings)
     assert report.added == [str(root / "a-original.md")]
     assert report.duplicates == [(str(root / "b-copy.md"), str(root / "a-original.md"))]
     assert stored_texts(settings).count("Same bytes under two names.") == 1
     (root / "a-original.md").unlink()  # and when the first goes, the copy is indexed again
-    report = ingest([root], settings)
+    with untouched(root):
+        report = ingest([root], settings)
     assert report.added == [str(root / "b-copy.md")] and report.removed == [str(root / "a-original.md")]
     assert stored_texts(settings).count("Same bytes under two names.") == 1
 
@@ -177,16 +178,16 @@ def test_a_text_file_at_the_size_limit_loads_and_chunks_in_bounded_time_and_memo
 def test_unusable_questions_are_one_line(
     fake_embeddings: None, sample_corpus: Path, question: str, expected: str
 ) -> None:
-    assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
+    with untouched(sample_corpus):
+        assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
     result = runner.invoke(app, ["ask", question])
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.startswith("Error: ") and expected in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_a_question_with_control_characters_is_cleaned_and_answered(
-    fake_embeddings: None, sample_corpus: Path
-) -> None:
-    assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
+def test_a_question_with_control_characters_is_cleaned_and_answered(fake_embeddings: None, sample_corpus: Path) -> None:
+    with untouched(sample_corpus):
+        assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
     question = "What does\x00 Article 26\x1b[2J of the\x07 Sample\r Convention require?"
     result = runner.invoke(app, ["ask", question, "--json"])
     assert result.exit_code == 0, result.output

@@ -101,9 +101,7 @@ def test_the_embedded_store_and_the_real_model_open_no_connection(
     assert guard.seen == [] and guard.refused == []
 
 
-def test_with_a_server_only_the_server_is_contacted(
-    guard: Guard, on_server: ChromaServer, sample_corpus: Path
-) -> None:
+def test_with_a_server_only_the_server_is_contacted(guard: Guard, on_server: ChromaServer, sample_corpus: Path) -> None:
     guard.ports.add(on_server.port)
     settings = Settings.from_env()
     with untouched(sample_corpus):
@@ -135,9 +133,7 @@ def test_ingest_and_ask_work_without_any_network(sample_corpus: Path, tmp_path: 
     env["RAG_HOME"] = str(tmp_path / "home")
     script = f'"{venv_bin("rag")}" ingest "{sample_corpus}" --json && "{venv_bin("rag")}" ask "{QUESTION}" --json'
     with untouched(sample_corpus):
-        done = subprocess.run(
-            [unshare, "-n", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300
-        )
+        done = subprocess.run([unshare, "-n", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     decoder = json.JSONDecoder()
     report, end = decoder.raw_decode(done.stdout)

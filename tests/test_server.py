@@ -156,7 +156,6 @@ def test_the_real_model_on_the_server_answers_as_the_embedded_store_does(
     served = Assistant(settings)
     for question in (
         "What does Article 26 of the Council of Europe Convention require?",
-        "What must a prosecutor do before charging a possible victim after V.C.L. and A.N. v UK?",
         "What was the score of the football match last night?",
     ):
         here, there = embedded.ask(question).as_dict(), served.ask(question).as_dict()
