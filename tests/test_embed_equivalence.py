@@ -52,11 +52,13 @@ def varied_texts() -> list[str]:
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real model exported into a private cache (the user's cache is left alone)."""
     folder = tmp_path_factory.mktemp("onnx-cache")
+    (folder / f"{onnx_embed.PREFIX}0.0.9-older.onnx").write_bytes(b"an export for a model version since replaced")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(onnx_embed, "cache_file", lambda: folder / "minilm.onnx")
+        mp.setattr(onnx_embed, "cache_file", lambda: folder / f"{onnx_embed.PREFIX}current.onnx")
         path = onnx_embed.export(embed._sentence_transformer())
     onnx_embed.load.cache_clear()
     assert path is not None and path.is_file()
+    assert list(folder.iterdir()) == [path], "the older export is removed, no temporary file is left"
     return path
 
 

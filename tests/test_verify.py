@@ -172,7 +172,7 @@ def test_a_label_split_at_an_abbreviation_is_not_an_uncited_sentence() -> None:
 
     text = f"22 U.S.C. 7106(b)(2), Pub. L. 106-386: {quote} [1]"
     result = verify(Answer("q", text, False, "extractive", citations_for(hits)), found, make_embeddings("hash"))
-    assert [c.cited for c in claims(text)] == [(), (1,)]  # the splitter breaks the label at "Pub. L."
+    assert [c.cited for c in claims(text)] == [(1,)]  # "Pub. L." does not split the label from its sentence
     assert result.verification == "1 of 1 citations verified" and not result.warnings
 
 
