@@ -15,6 +15,7 @@ corpus_app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: importing rich's help renderer costs 0.2 s per start
 )
 
 
