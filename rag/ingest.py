@@ -114,7 +114,7 @@ class _Writer:
                     cleanup=None,  # old chunks go by key below, not by time: clocks on a team differ
                     source_id_key="source",
                     key_encoder=record_key,
-                    batch_size=64,
+                    batch_size=FLUSH_CHUNKS,  # one embedding call per flush: texts sorted by length across files
                 )
             self.embedded += result["num_added"] + result["num_updated"]
             self.pending = []

@@ -54,8 +54,7 @@ class ChromaRecordManager(RecordManager):
             part = list(keys[i : i + _BATCH])
             # Chroma merges metadata on upsert: a refresh without a group keeps the group it had.
             metas: list[dict[str, Any]] = [
-                {"updated_at": now} if g is None else {"group_id": g, "updated_at": now}
-                for g in groups[i : i + _BATCH]
+                {"updated_at": now} if g is None else {"group_id": g, "updated_at": now} for g in groups[i : i + _BATCH]
             ]
             self.collection.upsert(ids=part, embeddings=[[0.0]] * len(part), metadatas=metas)
 

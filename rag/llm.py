@@ -106,7 +106,10 @@ def make_chat_model(spec: Spec, max_tokens: int = MAX_TOKENS) -> BaseChatModel:
         except ImportError:
             raise LLMConfigError("RAG_LLM=ollama:... needs langchain-ollama: pip install langchain-ollama") from None
         return ChatOllama(
-            model=spec.model, base_url=spec.url or ollama_host(), temperature=0, num_predict=max_tokens,
+            model=spec.model,
+            base_url=spec.url or ollama_host(),
+            temperature=0,
+            num_predict=max_tokens,
             client_kwargs={"timeout": TIMEOUT},
         )
     try:

@@ -299,7 +299,9 @@ def free_port() -> int:
 @pytest.mark.parametrize("provider", ["openai", "ollama"])
 def test_a_real_client_against_a_closed_port_gives_an_llm_error(settings: Settings, provider: str) -> None:
     port = free_port()
-    spec = f"openai:gemma@http://127.0.0.1:{port}/v1" if provider == "openai" else f"ollama:gemma@http://127.0.0.1:{port}"
+    spec = (
+        f"openai:gemma@http://127.0.0.1:{port}/v1" if provider == "openai" else f"ollama:gemma@http://127.0.0.1:{port}"
+    )
     with pytest.raises(LLMError, match=rf"cannot reach the model server at http://127\.0\.0\.1:{port}"):
         Assistant(settings, engine=LLMEngine(spec)).ask(QUESTION)
 
