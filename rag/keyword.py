@@ -125,6 +125,13 @@ class KeywordIndex:
     generation: str
     metas: list[dict[str, Any]]  # each chunk's metadata, for filters and exact pinpoint lookup
     _vocabulary: set[str] | None = None
+    _by_id: dict[str, dict[str, Any]] | None = None
+
+    def meta(self, chunk_id: str) -> dict[str, Any]:
+        """One chunk's metadata by its id (empty when the id is unknown)."""
+        if self._by_id is None:
+            self._by_id = dict(zip(self.ids, self.metas, strict=True))
+        return self._by_id.get(chunk_id, {})
 
     @property
     def vocabulary(self) -> set[str]:

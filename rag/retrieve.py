@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ FILTER_KEYS = {
     "pinpoint": "pinpoint",
 }
 CANDIDATES = 40  # per retriever, before fusion
+MATERIALISED = 24  # fused candidates read back from the store (at least 4k)
 RRF_K = 60
 PER_DOC = 2  # at most this many passages of one document in an answer, unless filtered to one
 # Questions asking for a list or a comparison want breadth: one passage per document.
@@ -141,8 +141,8 @@ class Retriever:
         qvec = self.embeddings.embed_query(parsed.text)
         ranks: dict[str, float] = {}
 
-        dense_ids = self._dense(qvec, allowed)
-        for rank, cid in enumerate(dense_ids):
+        dense = self._dense(qvec, allowed)
+        for rank, cid in enumerate(dense):
             ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         kw = [
             (cid, s)
@@ -153,22 +153,26 @@ class Retriever:
             ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
         exact, named = self._exact(parsed, allowed)
         hinted = set(parsed.doc_hints)
-
-        hits = self._materialise(list(dict.fromkeys([*exact, *ranks])), qvec)
+        for cid in ranks:
+            if self.keywords.meta(cid).get("doc_id") in hinted:
+                ranks[cid] += 0.5 / RRF_K
+        # Only the leading candidates are read back from the store: diversity rarely looks further.
+        leading = sorted(ranks, key=lambda c: -ranks[c])[: max(MATERIALISED, 4 * k)]
+        hits = self._materialise(list(dict.fromkeys([*exact, *leading])), qvec)
         kw_scores = dict(kw)
-        scored: list[Hit] = []
-        for hit in hits:
-            cid = hit_key(hit)
-            fused = ranks.get(cid, 0.0)
-            if hit.chunk.doc_id in hinted:
-                fused += 0.5 / RRF_K
-            is_exact = cid in exact
-            scored.append(
-                Hit(chunk=hit.chunk, score=fused, dense=hit.dense, keyword=kw_scores.get(cid), exact=is_exact)
+        scored = [
+            Hit(
+                chunk=hit.chunk,
+                score=ranks.get(hit_key(hit), 0.0),
+                dense=hit.dense,
+                keyword=kw_scores.get(hit_key(hit)),
+                exact=hit_key(hit) in exact,
             )
+            for hit in hits
+        ]
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
         scored = _promote_exact(scored, named)
-        best = max((h.dense or 0.0 for h in scored), default=0.0)
+        best = max([*dense.values(), *(h.dense or 0.0 for h in scored)], default=0.0)
         broad = BROAD.search(question) and len(hinted) != 1  # "how does s.45(4) differ from s.45(1)" is narrow
         per_doc = k if "doc_id" in filters else 1 if broad else PER_DOC
         final = diverse(scored, k, per_doc=per_doc, focus=hinted)
@@ -184,14 +188,14 @@ class Retriever:
             cited=coverage.reference_found(question, [f"{h.chunk.meta.citation} {h.chunk.text}" for h in final[:3]]),
         )
 
-    def _dense(self, qvec: list[float], allowed: set[str] | None) -> list[str]:
-        n = min(CANDIDATES, self.collection.count())
-        kwargs: dict[str, Any] = {"query_embeddings": [qvec], "n_results": n, "include": []}
+    def _dense(self, qvec: list[float], allowed: set[str] | None) -> dict[str, float]:
+        """The nearest chunks, best first, with their cosine similarity (the store's space is cosine)."""
+        n = min(CANDIDATES, len(self.keywords.ids) if allowed is None else len(allowed))
+        kwargs: dict[str, Any] = {"query_embeddings": [qvec], "n_results": max(n, 1), "include": ["distances"]}
         if allowed is not None:
             kwargs["ids"] = sorted(allowed)
-            kwargs["n_results"] = min(CANDIDATES, len(allowed))
         result = self.collection.query(**kwargs)
-        return list(result["ids"][0])
+        return {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
 
     def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> tuple[list[str], bool]:
         """Chunks carrying a pinpoint the question names; True when it also names their instrument."""
@@ -214,16 +218,19 @@ class Retriever:
         return [c for c, m in pairs if hit(m, loose=False)][:CANDIDATES], False
 
     def _materialise(self, ids: list[str], qvec: list[float]) -> list[Hit]:
+        import numpy as np
+
         if not ids:
             return []
         data: Any = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        hits: list[Hit] = []
-        for cid, doc, meta, emb in zip(
-            data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True
-        ):
-            chunk = chunk_from(dict(meta or {}), doc or "")
-            hits.append(_KeyedHit(chunk=chunk, score=0.0, dense=cosine(qvec, list(emb)), key=cid))
-        return hits
+        vectors = np.asarray(data["embeddings"], dtype=np.float32).reshape(len(data["ids"]), -1)
+        query = np.asarray(qvec, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
+        similarity = vectors @ query / np.where(norms == 0, 1.0, norms)
+        return [
+            _KeyedHit(chunk=chunk_from(dict(meta or {}), doc or ""), score=0.0, dense=float(sim), key=cid)
+            for cid, doc, meta, sim in zip(data["ids"], data["documents"], data["metadatas"], similarity, strict=True)
+        ]
 
 
 def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
@@ -272,13 +279,6 @@ class _KeyedHit(Hit):
 
 def hit_key(hit: Hit) -> str:
     return hit.key if isinstance(hit, _KeyedHit) else hit.chunk.chunk_id
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    na = math.sqrt(sum(x * x for x in a)) or 1.0
-    nb = math.sqrt(sum(y * y for y in b)) or 1.0
-    return dot / (na * nb)
 
 
 def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | None = None) -> list[Hit]:
