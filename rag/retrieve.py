@@ -194,7 +194,7 @@ class Retriever:
         kwargs: dict[str, Any] = {"query_embeddings": [qvec], "n_results": max(n, 1), "include": ["distances"]}
         if allowed is not None:
             kwargs["ids"] = sorted(allowed)
-        result = self.collection.query(**kwargs)
+        result: Any = self.collection.query(**kwargs)
         return {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
 
     def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> tuple[list[str], bool]:
