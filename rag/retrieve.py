@@ -282,11 +282,12 @@ def hit_key(hit: Hit) -> str:
 
 
 def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | None = None) -> list[Hit]:
-    """Top k, with at most per_doc passages of one document (one more for a document the question names)."""
+    """Top k, with at most per_doc passages of one document (one more when the question names just that one)."""
+    named = (focus or set()) & {h.chunk.doc_id for h in hits}
     chosen: list[Hit] = []
     seen: dict[str, int] = {}
     for hit in hits:
-        limit = per_doc + 1 if focus and hit.chunk.doc_id in focus else per_doc
+        limit = per_doc + 1 if len(named) == 1 and hit.chunk.doc_id in named else per_doc
         if hit.chunk.meta.jurisdiction == COMMENTARY:
             limit = 1  # the bench book's own guides: one passage, so primary sources get the room
         if seen.get(hit.chunk.doc_id, 0) < limit:
