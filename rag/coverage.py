@@ -91,6 +91,59 @@ def _country_subjects(question: str) -> set[str]:
     return found
 
 
+# The jurisdiction codes of the corpus's metadata that govern a place the question names.
+_PLACE_LAW = {"United Kingdom": "UK", "United States": "US", "Azerbaijan": "AZ"}
+# Member States bound by Directive 2011/36/EU (Denmark does not take part in it, so it is left out).
+_EU_BOUND = set(
+    [
+        "Austria",
+        "Belgium",
+        "Bulgaria",
+        "Croatia",
+        "Cyprus",
+        "Czechia",
+        "Estonia",
+        "Finland",
+        "France",
+        "Germany",
+        "Greece",
+        "Hungary",
+        "Ireland",
+        "Italy",
+        "Latvia",
+        "Lithuania",
+        "Luxembourg",
+        "Malta",
+        "Netherlands",
+        "Poland",
+        "Portugal",
+        "Romania",
+        "Slovakia",
+        "Slovenia",
+        "Spain",
+        "Sweden",
+    ]
+)
+
+
+def place_jurisdictions(question: str) -> set[str]:
+    """Jurisdiction codes of the places the question sets its facts in ("trafficked to England": UK).
+
+    A nationality ("a Nigerian woman") says nothing about the forum and is skipped.
+    """
+    codes: set[str] = set()
+    lookup = {f.casefold(): c for f, c in _country_forms().items()}
+    for m in _country_pattern().finditer(question):
+        country = lookup[m.group(0).casefold()]
+        if _PERSON.match(question, m.end()):
+            continue
+        if country in _PLACE_LAW:
+            codes.add(_PLACE_LAW[country])
+        if country in _EU_BOUND:
+            codes.add("EU")
+    return codes
+
+
 def _case_names(question: str) -> set[str]:
     """Party names of cases the question cites: 'Zoletić and Others v. Azerbaijan', 'the Smith case'."""
     names = set(re.findall(r"\b([A-Z][\w'’.-]+)(?: and [Oo]thers)?\s+v\.?\s+(?:the\s+)?[A-Z]", question))

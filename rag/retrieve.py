@@ -157,7 +157,10 @@ class Retriever:
             if self.keywords.meta(cid).get("doc_id") in hinted:
                 ranks[cid] += 0.5 / RRF_K
         # Only the leading candidates are read back from the store: diversity rarely looks further.
-        leading = sorted(ranks, key=lambda c: -ranks[c])[: max(MATERIALISED, 4 * k)]
+        ordered = sorted(ranks, key=lambda c: -ranks[c])
+        leading = ordered[: max(MATERIALISED, 4 * k)]
+        places = coverage.place_jurisdictions(question)  # "arrested in England": UK law is in point
+        leading += [c for c in ordered if self.keywords.meta(c).get("jurisdiction") in places][:1]
         hits = self._materialise(list(dict.fromkeys([*exact, *leading])), qvec)
         kw_scores = dict(kw)
         scored = [
@@ -176,6 +179,8 @@ class Retriever:
         broad = BROAD.search(question) and len(hinted) != 1  # "how does s.45(4) differ from s.45(1)" is narrow
         per_doc = k if "doc_id" in filters else 1 if broad else PER_DOC
         final = diverse(scored, k, per_doc=per_doc, focus=hinted)
+        # The law of the place is in point even when the question never names it.
+        final = with_local_law(final, scored, places, k)
         return Retrieval(
             hits=final,
             query_vector=list(qvec),
@@ -270,6 +275,16 @@ def _states_provision(hit: Hit) -> bool:
     """The chunk sits directly under the heading that names its pinpoint."""
     path = hit.chunk.heading_path
     return bool(path) and pp.matches(pp.from_heading(path[-1]) or "", hit.chunk.pinpoint)
+
+
+def with_local_law(hits: list[Hit], ranked: list[Hit], places: set[str], k: int) -> list[Hit]:
+    """Make room for the best passage governed by the place the facts are set in, if none made the top k."""
+    if not places or any(h.chunk.meta.jurisdiction in places for h in hits):
+        return hits
+    local = next((h for h in ranked if h.chunk.meta.jurisdiction in places), None)
+    if local is None:
+        return hits
+    return [*hits[: k - 1], local] if len(hits) >= k else [*hits, local]
 
 
 @dataclass(frozen=True)
