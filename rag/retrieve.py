@@ -252,9 +252,13 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     if named:
         # The provision's own text before the commentary under it ("How practitioners apply it").
         exact.sort(key=lambda h: not _states_provision(h))
-        # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit.
+        # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit. When the
+        # provision is applied in another named document (a judgment's holding on Article 6), that leads too.
         several = len({h.chunk.pinpoint for h in exact}) > 1
         lead = exact[: 1 if several else 2]
+        applied = next((h for h in exact if h.chunk.doc_id != exact[0].chunk.doc_id), None)
+        if applied is not None and applied not in lead:
+            lead = [lead[0], applied]
         return lead + [h for h in ranked if h not in lead]
     boosted = [
         Hit(
