@@ -31,6 +31,7 @@ ALIASES: dict[str, str] = {
     r"\bforced\b|\bcoerced\b|\bduress\b": "compelled",
     r"\bpunish(?:ed|ing)?\b|\bsanction(?:ed|s)?\b": "penalties",
     r"\bcharg(?:e|ed|ing)\b": "prosecute",
+    r"\b(?:remov(?:e|ed|al)|deport(?:ed|ing|ation)?|expel(?:led|ling)?)\b": "expulsion removal from the territory",
     r"\bstrasbourg court\b|\bthe court\b": "European Court of Human Rights",
 }
 
