@@ -256,9 +256,15 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
         # provision is applied in another named document (a judgment's holding on Article 6), that leads too.
         several = len({h.chunk.pinpoint for h in exact}) > 1
         lead = exact[: 1 if several else 2]
-        applied = next((h for h in exact if h.chunk.doc_id != exact[0].chunk.doc_id), None)
-        if applied is not None and applied not in lead:
-            lead = [lead[0], applied]
+        others = [h for h in exact if h.chunk.doc_id != exact[0].chunk.doc_id]
+        if others:
+            # The judgment the question is most about: the one whose best passage ranks highest on merit.
+            standing: dict[str, float] = {}
+            for h in ranked:
+                standing.setdefault(h.chunk.doc_id, h.score)
+            applied = max(others, key=lambda h: (standing[h.chunk.doc_id], _states_provision(h), h.score))
+            if applied not in lead:
+                lead = [lead[0], applied]
         return lead + [h for h in ranked if h not in lead]
     boosted = [
         Hit(
