@@ -146,9 +146,42 @@ def place_jurisdictions(question: str) -> set[str]:
 
 def _case_names(question: str) -> set[str]:
     """Party names of cases the question cites: 'Zoletić and Others v. Azerbaijan', 'the Smith case'."""
-    names = set(re.findall(r"\b([A-Z][\w'’.-]+)(?: and [Oo]thers)?\s+v\.?\s+(?:the\s+)?[A-Z]", question))
+    names = set(
+        re.findall(
+            r"\b((?:[A-Z][\w'’.-]+\s+){0,3}[A-Z][\w'’.-]+)(?: and [Oo]thers)?\s+v\.?\s+(?:the\s+)?[A-Z]", question
+        )
+    )
     names |= set(re.findall(r"\b([A-Z][\w'’-]{2,}) (?:case|judgment|judgement|decision)\b", question))
-    return names
+    return {n for n in names if n.split()[0] not in _OPENERS}
+
+
+# Capitalised words that open a sentence rather than name something.
+_OPENERS = {"The", "A", "An", "In", "Under", "Does", "Do", "Did", "Is", "Was", "What", "Which", "How", "Has", "Can"}
+# Instruments named in the question: 'the ASEAN Convention'. Not courts: 'I sit in the Crown Court' names
+# the asker's forum, not what is asked about.
+_NAMED = re.compile(
+    r"((?:\b[A-Z][\w'’-]*\s+){1,4})(?:Convention|Protocol|Directive|Act|Code|Charter|Treaty|Guidance|Guidelines|"
+    r"Regulation)\b"
+)
+# A provision number ('Article 144-1', 's. 991') or a neutral citation's court ('[2013] EWCA Crim 991').
+_PROVISION_NUMBER = re.compile(r"\b(?:article|art\.?|section|s\.|§|rule|paragraph|para\.?)\s*(\d+)", re.I)
+_NEUTRAL_CITATION = re.compile(r"\[(?:19|20)\d\d\]\s+([A-Z]{2,})\b")
+
+
+def _named_things(question: str, vocabulary: set[str]) -> list[str]:
+    """Instruments, courts and provisions the question names that no indexed passage mentions."""
+    missing: list[str] = []
+    for m in _NAMED.finditer(question):
+        words = [w for w in m.group(1).split() if w not in _OPENERS]
+        if words and not all(_known(w, vocabulary) or w in _country_forms() for w in words):
+            missing.append(m.group(0).strip())
+    for m in _PROVISION_NUMBER.finditer(question):
+        if m.group(1) not in vocabulary:
+            missing.append(m.group(0))
+    for m in _NEUTRAL_CITATION.finditer(question):
+        if not _known(m.group(1), vocabulary):
+            missing.append(m.group(0))
+    return missing
 
 
 # Stems of the field's vocabulary: a question with none of them is not about this corpus's subject.
@@ -330,6 +363,7 @@ def uncovered(question: str, vocabulary: set[str], passages: list[str] | None = 
         acronym = name.isupper() and len(name) <= 5  # VCL, AN: initials the corpus writes with dots
         if name not in _country_forms() and not acronym and not _known(name, vocabulary):
             missing.append(name)
+    missing += [name for name in _named_things(question, vocabulary) if name not in missing]
     for year in sorted(set(re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", question))):
         if not _STATISTICS.search(question):
             continue
