@@ -1,0 +1,86 @@
+"""The rules retrieval applies on top of fusion: places, diversity, synonyms, things the corpus never names."""
+
+from rag import coverage
+from rag.query import expand
+from rag.records import Chunk, DocMeta, Hit
+from rag.retrieve import diverse, with_local_law
+
+VOCABULARY = {
+    "criminal",
+    "code",
+    "article",
+    "26",
+    "8",
+    "45",
+    "convention",
+    "court",
+    "modern",
+    "slavery",
+    "act",
+    "traffick",
+    "europ",
+}
+
+
+def hit(doc_id: str, jurisdiction: str, n: int = 0) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"{doc_id}-{n}",
+        doc_id=doc_id,
+        text="text",
+        pinpoint=None,
+        heading_path=(),
+        start=0,
+        end=4,
+        page=None,
+        meta=DocMeta(title=doc_id, jurisdiction=jurisdiction),
+        source=f"/corpus/{doc_id}.md",
+    )
+    return Hit(chunk=chunk, score=1.0 - n / 100)
+
+
+def test_places_in_the_facts_name_the_law_that_governs_them() -> None:
+    assert coverage.place_jurisdictions("She was trafficked to England and arrested for a fake ID.") == {"UK"}
+    assert coverage.place_jurisdictions("I sit as a judge in Baku.") == {"AZ"}
+    assert coverage.place_jurisdictions("A prosecutor in Greece asks about charges.") == {"EU"}
+    # A nationality is not the forum; Denmark does not take part in Directive 2011/36/EU.
+    assert coverage.place_jurisdictions("A Nigerian woman and a British man were arrested.") == set()
+    assert coverage.place_jurisdictions("The case is before a court in Denmark.") == set()
+
+
+def test_the_law_of_the_place_gets_a_slot_only_when_missing() -> None:
+    top = [hit("coe", "CoE", 0), hit("osce", "OSCE", 1), hit("guide", "INT", 2)]
+    local = hit("msa", "UK", 30)
+    ranked = [*top, hit("eu", "EU", 20), local]
+    assert with_local_law(top, ranked, {"UK"}, k=3) == [*top[:2], local]
+    assert with_local_law(top, ranked, {"UK"}, k=5) == [*top, local]
+    assert with_local_law([*top[:2], local], ranked, {"UK"}, k=3) == [*top[:2], local]
+    assert with_local_law(top, ranked, set(), k=3) == top
+    assert with_local_law(top, ranked, {"US"}, k=3) == top  # nothing of that jurisdiction indexed
+
+
+def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
+    ranked = [hit("coe", "CoE", i) for i in range(4)] + [hit("eu", "EU", 10), hit("ilo", "ILO", 11)]
+    alone = diverse(ranked, 4, per_doc=2, focus={"coe", "coe-official-text-not-indexed"})
+    assert [h.chunk.doc_id for h in alone] == ["coe", "coe", "coe", "eu"]
+    several = diverse(ranked, 4, per_doc=2, focus={"coe", "eu"})
+    assert [h.chunk.doc_id for h in several] == ["coe", "coe", "eu", "ilo"]
+
+
+def test_removal_is_searched_in_the_words_of_the_treaties() -> None:
+    assert "expulsion" in expand("Can she be deported before she is identified?")
+    assert "expulsion" in expand("can she be removed straight away?")
+    assert "expulsion" not in expand("What does Article 26 require?")
+
+
+def test_instruments_provisions_and_citations_the_corpus_never_names_are_uncovered() -> None:
+    def missing(question: str) -> list[str]:
+        return coverage.uncovered(question, VOCABULARY)
+
+    assert missing("Does the ASEAN Convention contain a non-punishment clause?") == ["ASEAN Convention"]
+    assert missing("What is the penalty under Article 144-1 of the Criminal Code?") == ["Article 144"]
+    assert "[2013] EWCA" in missing("What did R v L [2013] EWCA Crim 991 decide about trafficked defendants?")
+    assert "Hacienda Brasil Verde Workers" in missing("What was held in Hacienda Brasil Verde Workers v. Brazil?")
+    # Known instruments and provisions, and the asker's own court, are not.
+    assert missing("Does Article 26 of the Convention apply?") == []
+    assert missing("Is section 45 of the Modern Slavery Act a defence?") == []
+    assert missing("I'm a Crown Court judge: does Article 8 apply?") == []
