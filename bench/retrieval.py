@@ -9,11 +9,13 @@ every pinpoint whose section it overlaps, which is generous to it.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -22,21 +24,26 @@ from rag import pinpoint as pp  # noqa: E402
 from rag.evaluate import GoldItem, load_gold, percentile  # noqa: E402
 
 
-def our_metrics(items: list[GoldItem], home: Path, k: int) -> dict[str, float]:
+def our_assistant(home: Path, k: int) -> Any:
     from rag.assistant import Assistant
     from rag.config import Settings
-    from rag.evaluate import evaluate
     from rag.ingest import ingest
 
     settings = Settings.from_env({"RAG_HOME": str(home), "RAG_CORPUS": str(REPO / "corpus")}, k=k)
     ingest(None, settings)
     assistant = Assistant(settings)
     assistant.retrieve("warm up", k)
-    report = evaluate(items, assistant, k)
-    return report.summary()
+    return assistant
 
 
-def baseline_metrics(items: list[GoldItem], k: int) -> dict[str, float]:
+def our_metrics(assistant: Any, items: list[GoldItem], k: int) -> dict[str, float]:
+    from rag.evaluate import evaluate
+
+    return evaluate(items, assistant, k).summary()
+
+
+def baseline_store() -> Any:
+    """The tutorial pipeline's index over the same corpus files."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from langchain_chroma import Chroma
@@ -64,6 +71,10 @@ def baseline_metrics(items: list[GoldItem], k: int) -> dict[str, float]:
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
     store = Chroma(client=client, collection_name="baseline", embedding_function=make_embeddings("minilm"))
     store.add_documents(docs)
+    return store
+
+
+def baseline_metrics(store: Any, items: list[GoldItem], k: int) -> dict[str, float]:
     recalls_d, recalls_p, rrs, latencies = [], [], [], []
     for item in items:
         t0 = time.perf_counter()
@@ -106,32 +117,46 @@ ROWS = [
 ]
 
 
-def table(ours: dict[str, float], base4: dict[str, float], base5: dict[str, float], items: list[GoldItem]) -> str:
+def table(
+    name: str, ours: dict[str, float], base4: dict[str, float], base5: dict[str, float], items: list[GoldItem]
+) -> str:
     answerable = sum(i.answerable for i in items)
     lines = [
-        f"Gold set: {len(items)} questions ({answerable} answerable, {len(items) - answerable} unanswerable)",
+        f"## {name}: {len(items)} questions ({answerable} answerable, {len(items) - answerable} unanswerable)",
         "",
         f"| metric | this retriever (k={ours['k']}) | baseline (k=4) | baseline (k=5) |",
         "|---|---|---|---|",
     ]
-    for key, name in ROWS:
-        lines.append(f"| {name} | {ours[key]:.3f} | {base4[key]:.3f} | {base5[key]:.3f} |")
+    for key, label in ROWS:
+        lines.append(f"| {label} | {ours[key]:.3f} | {base4[key]:.3f} | {base5[key]:.3f} |")
+    gain4, gain5 = (100 * (ours["pin_recall"] - b["pin_recall"]) for b in (base4, base5))
+    lines += ["", f"Pinpoint recall above the baseline: {gain4:+.1f} points (k=4), {gain5:+.1f} points (k=5)."]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gold", type=Path, default=REPO / "tests" / "gold" / "gold.jsonl")
+    gold = REPO / "tests" / "gold"
+    parser.add_argument("--gold", type=Path, nargs="+", default=[gold / "gold.jsonl", gold / "heldout.jsonl"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "RETRIEVAL.md")
     parser.add_argument("--k", type=int, default=5)
     args = parser.parse_args()
-    items = load_gold(args.gold)
+    store = baseline_store()
+    sections = []
     with tempfile.TemporaryDirectory() as home:
-        ours = our_metrics(items, Path(home), args.k)
-    base4, base5 = baseline_metrics(items, 4), baseline_metrics(items, 5)
-    text = table(ours, base4, base5, items)
+        assistant = our_assistant(Path(home), args.k)
+        for path in args.gold:
+            items = load_gold(path)
+            ours = our_metrics(assistant, items, args.k)
+            base4, base5 = baseline_metrics(store, items, 4), baseline_metrics(store, items, 5)
+            sections.append(table(path.name, ours, base4, base5, items))
+    text = "\n\n".join(sections)
     print(text)
-    args.out.write_text("# Retrieval on the gold set\n\nMade by `python bench/retrieval.py`.\n\n" + text + "\n")
+    args.out.write_text(
+        "# Retrieval on the gold sets\n\nMade by `python bench/retrieval.py` "
+        f"({time.strftime('%Y-%m-%d %H:%M')}, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}). "
+        "heldout.jsonl was written without looking at the retriever's output and never tuned on.\n\n" + text + "\n"
+    )
 
 
 if __name__ == "__main__":
