@@ -127,6 +127,17 @@ class KeywordIndex:
     _vocabulary: set[str] | None = None
     _by_id: dict[str, dict[str, Any]] | None = None
 
+    _pinned: dict[str, list[int]] | None = None
+
+    def pinned(self) -> dict[str, list[int]]:
+        """Each pinpoint label in the index, and the positions of the chunks that carry it."""
+        if self._pinned is None:
+            self._pinned = {}
+            for i, meta in enumerate(self.metas):
+                if meta.get("pinpoint"):
+                    self._pinned.setdefault(str(meta["pinpoint"]), []).append(i)
+        return self._pinned
+
     def meta(self, chunk_id: str) -> dict[str, Any]:
         """One chunk's metadata by its id (empty when the id is unknown)."""
         if self._by_id is None:

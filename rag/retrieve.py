@@ -207,20 +207,23 @@ class Retriever:
         if not parsed.pinpoints:
             return [], False
         wanted = [p.casefold() for p in parsed.pinpoints]
-
-        def hit(meta: dict[str, Any], loose: bool) -> bool:
-            pin = meta.get("pinpoint")
-            return any(pp.matches(p, pin) or (loose and p in str(pin or "").casefold()) for p in wanted)
-
-        pairs = [
-            (c, m)
-            for c, m in zip(self.keywords.ids, self.keywords.metas, strict=True)
-            if allowed is None or c in allowed
+        hints = set(parsed.doc_hints)
+        found: list[int] = []
+        # Over the distinct pinpoint labels, not every chunk: the index may hold 100,000 chunks.
+        for label, rows in self.keywords.pinned().items():
+            exact = any(pp.matches(p, label) for p in wanted)
+            # With the instrument named, its "§ Holdings — Article 4" headings count too.
+            if exact or (hints and any(p in label.casefold() for p in wanted)):
+                found.extend(rows)
+        ids, metas = self.keywords.ids, self.keywords.metas
+        chosen = [
+            ids[i]
+            for i in sorted(found)
+            if (allowed is None or ids[i] in allowed) and (not hints or metas[i].get("doc_id") in hints)
         ]
-        if parsed.doc_hints:
-            # The instrument is named: its own provisions, including "§ Holdings — Article 4" headings.
-            return [c for c, m in pairs if m.get("doc_id") in parsed.doc_hints and hit(m, loose=True)], True
-        return [c for c, m in pairs if hit(m, loose=False)][:CANDIDATES], False
+        if hints:
+            return chosen, True
+        return chosen[:CANDIDATES], False
 
     def _materialise(self, ids: list[str], qvec: list[float]) -> list[Hit]:
         import numpy as np
