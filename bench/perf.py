@@ -490,7 +490,7 @@ WORKERS: dict[str, Callable[..., dict[str, Any]]] = {
 # ---------------------------------------------------------------- sections
 
 
-def section_ingest(state: dict[str, Any], work: Path, sizes: list[int], with_before: bool) -> None:
+def section_ingest(state: dict[str, Any], work: Path, sizes: list[int], with_before: bool, encode: bool) -> None:
     """`rag ingest` wall time and peak memory at each size (and, asked for, without the ONNX model at the
     largest); raw encode on the largest."""
     out = state.setdefault("ingest", {})
@@ -514,6 +514,8 @@ def section_ingest(state: dict[str, Any], work: Path, sizes: list[int], with_bef
             "load": f"{load} -> {load_average()}",
         }
         save(state, work)
+    if not encode:
+        return
     load = load_average()
     out["encode"] = worker("encode", str(work / f"texts-{largest}.json"))
     out["encode"]["load"] = f"{load} -> {load_average()}"
@@ -869,6 +871,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes: check the benchmark, not the code")
     parser.add_argument("--repeat", type=int, default=3, help="repeats of each cold start (the minimum counts)")
     parser.add_argument("--before", action="store_true", help="also ingest the largest size without ONNX")
+    parser.add_argument("--sizes", help="ingest sizes, comma-separated (default 2500,10000)")
+    parser.add_argument("--no-encode", action="store_true", help="keep the raw-encode figure already measured")
     parser.add_argument("--settle", type=float, default=0.0, help="wait up to this many s for a low load first")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -876,6 +880,8 @@ def main() -> None:
         print(json.dumps(WORKERS[args.worker[0]](*args.worker[1:])))
         return
     ingest_sizes = [100, 300] if args.quick else [2500, 10000]
+    if args.sizes:
+        ingest_sizes = [int(n) for n in args.sizes.split(",")]
     query_sizes = [100, 300, 1000] if args.quick else [1000, 10000, 100000]
     args.workdir.mkdir(parents=True, exist_ok=True)
     previous = args.workdir / "results.json"
@@ -885,7 +891,7 @@ def main() -> None:
         if args.settle:
             state["load_start"] = settle(args.settle, below=1.0)
         if "ingest" in sections:
-            section_ingest(state, args.workdir, ingest_sizes, args.before)
+            section_ingest(state, args.workdir, ingest_sizes, args.before, not args.no_encode)
         if "profile" in sections:
             section_profile(state, args.workdir, 100 if args.quick else 2500)
         if "query" in sections:
