@@ -297,7 +297,13 @@ def with_local_law(hits: list[Hit], ranked: list[Hit], places: set[str], k: int)
     local = next((h for h in ranked if h.chunk.meta.jurisdiction in places), None)
     if local is None:
         return hits
-    return [*hits[: k - 1], local] if len(hits) >= k else [*hits, local]
+    if len(hits) < k:
+        return [*hits, local]
+    # It takes the place of the weakest passage, never of a provision the question names.
+    weakest = next((i for i in range(len(hits) - 1, -1, -1) if not hits[i].exact), None)
+    if weakest is None:
+        return hits
+    return [*hits[:weakest], *hits[weakest + 1 :], local]
 
 
 @dataclass(frozen=True)

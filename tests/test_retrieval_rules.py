@@ -1,5 +1,7 @@
 """The rules retrieval applies on top of fusion: places, diversity, synonyms, things the corpus never names."""
 
+from dataclasses import replace
+
 from rag import coverage
 from rag.query import expand
 from rag.records import Chunk, DocMeta, Hit
@@ -56,6 +58,9 @@ def test_the_law_of_the_place_gets_a_slot_only_when_missing() -> None:
     assert with_local_law([*top[:2], local], ranked, {"UK"}, k=3) == [*top[:2], local]
     assert with_local_law(top, ranked, set(), k=3) == top
     assert with_local_law(top, ranked, {"US"}, k=3) == top  # nothing of that jurisdiction indexed
+    named = replace(top[0], exact=True)
+    assert with_local_law([named], ranked, {"UK"}, k=1) == [named]  # a provision the question names stays
+    assert with_local_law([top[1], named], ranked, {"UK"}, k=2) == [named, local]
 
 
 def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
