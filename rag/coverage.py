@@ -169,7 +169,7 @@ _NEUTRAL_CITATION = re.compile(r"\[(?:19|20)\d\d\]\s+([A-Z]{2,})\b")
 
 
 def _named_things(question: str, vocabulary: set[str]) -> list[str]:
-    """Instruments, courts and provisions the question names that no indexed passage mentions."""
+    """Instruments, provision numbers and neutral citations the question names that no indexed passage mentions."""
     missing: list[str] = []
     for m in _NAMED.finditer(question):
         words = [w for w in m.group(1).split() if w not in _OPENERS]

@@ -126,7 +126,6 @@ class KeywordIndex:
     metas: list[dict[str, Any]]  # each chunk's metadata, for filters and exact pinpoint lookup
     _vocabulary: set[str] | None = None
     _by_id: dict[str, dict[str, Any]] | None = None
-
     _pinned: dict[str, list[int]] | None = None
 
     def pinned(self) -> dict[str, list[int]]:
