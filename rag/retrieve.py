@@ -175,6 +175,7 @@ class Retriever:
         ]
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
         scored = _promote_exact(scored, named)
+        scored = binding_first(scored, question, places, hinted)
         best = max([*dense.values(), *(h.dense or 0.0 for h in scored)], default=0.0)
         broad = BROAD.search(question) and len(hinted) != 1  # "how does s.45(4) differ from s.45(1)" is narrow
         per_doc = k if "doc_id" in filters else 1 if broad else PER_DOC
@@ -282,6 +283,27 @@ def _promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
         for h in ranked
     ]
     return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
+
+
+# "Which international standards/instruments...": the team's commentary is not one of them.
+INSTRUMENTS = re.compile(r"\b(?:which|what)\b[^?]*\b(?:instruments|standards|treaties|conventions)\b", re.I)
+EU_DOCS = ("eu-directive-2011-36", "eu-directive-2024-1712")
+
+
+def binding_first(ranked: list[Hit], question: str, places: set[str], hinted: set[str]) -> list[Hit]:
+    """Move behind the rest what does not answer the question as asked, keeping the order otherwise.
+
+    A list of instruments is not answered by the bench book's own commentary; and EU law does not
+    govern facts set outside the Union (Baku, England since 2020) unless the question asks about it.
+    """
+    later: set[int] = set()
+    if INSTRUMENTS.search(question):
+        later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == COMMENTARY}
+    if places and "EU" not in places and not hinted & set(EU_DOCS):
+        later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == "EU" and not h.exact}
+    if not later:
+        return ranked
+    return [h for h in ranked if id(h) not in later] + [h for h in ranked if id(h) in later]
 
 
 def _states_provision(hit: Hit) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import replace
 from rag import coverage
 from rag.query import expand
 from rag.records import Chunk, DocMeta, Hit
-from rag.retrieve import diverse, with_local_law
+from rag.retrieve import binding_first, diverse, with_local_law
 
 VOCABULARY = {
     "criminal",
@@ -89,3 +89,15 @@ def test_instruments_provisions_and_citations_the_corpus_never_names_are_uncover
     assert missing("Does Article 26 of the Convention apply?") == []
     assert missing("Is section 45 of the Modern Slavery Act a defence?") == []
     assert missing("I'm a Crown Court judge: does Article 8 apply?") == []
+
+
+def test_lists_of_instruments_and_non_eu_facts_put_what_binds_first() -> None:
+    ranked = [hit("guide", "INT", 0), hit("eu-directive-2011-36", "EU", 1), hit("coe", "CoE", 2)]
+    order = binding_first(ranked, "Which international standards apply to her?", set(), set())
+    assert [h.chunk.doc_id for h in order] == ["eu-directive-2011-36", "coe", "guide"]
+    # Facts set outside the Union: EU law after the rest, unless the question asks about it.
+    order = binding_first(ranked, "I sit as a judge in Baku. Is she protected?", {"AZ"}, set())
+    assert [h.chunk.doc_id for h in order] == ["guide", "coe", "eu-directive-2011-36"]
+    asked = binding_first(ranked, "Does the Directive help her in Baku?", {"AZ"}, {"eu-directive-2011-36"})
+    assert asked == ranked
+    assert binding_first(ranked, "Do the instruments differ for children?", set(), set()) == ranked
