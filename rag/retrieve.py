@@ -294,7 +294,7 @@ def binding_first(ranked: list[Hit], question: str, places: set[str], hinted: se
     """Move behind the rest what does not answer the question as asked, keeping the order otherwise.
 
     A list of instruments is not answered by the bench book's own commentary; and EU law does not
-    govern facts set outside the Union (Baku, England since 2020) unless the question asks about it.
+    govern facts set outside the Union (Baku; England since Brexit) unless the question asks about it.
     """
     later: set[int] = set()
     if INSTRUMENTS.search(question):
