@@ -237,7 +237,7 @@ def _synth_file(
 # ---------------------------------------------------------------- workers (run in their own process)
 
 
-def work_encode(texts_file: str) -> dict[str, Any]:
+def work_encode(texts_file: str, slices_too: str = "1") -> dict[str, Any]:
     """Raw SentenceTransformer.encode throughput on the ingest's own texts (the reference); then, on a
     slice of them, how batching changes it, and the ONNX model beside it."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -256,13 +256,17 @@ def work_encode(texts_file: str) -> dict[str, Any]:
         part.append(groups[len(part)])
     flat = [t for g in part for t in g]
     fast = onnx_embed.load()
-    ways: dict[str, Callable[[], Any]] = {
-        "st_once": lambda: embed.reference_encode(flat),
-        "st_256": lambda: [embed.reference_encode(flat[i : i + 256]) for i in range(0, len(flat), 256)],
-        "st_64": lambda: [embed.reference_encode(flat[i : i + 64]) for i in range(0, len(flat), 64)],
-        "st_per_file": lambda: [embed.reference_encode(group) for group in part],
-    }
-    if fast is not None:
+    ways: dict[str, Callable[[], Any]] = (
+        {}
+        if slices_too == "0"
+        else {
+            "st_once": lambda: embed.reference_encode(flat),
+            "st_256": lambda: [embed.reference_encode(flat[i : i + 256]) for i in range(0, len(flat), 256)],
+            "st_64": lambda: [embed.reference_encode(flat[i : i + 64]) for i in range(0, len(flat), 64)],
+            "st_per_file": lambda: [embed.reference_encode(group) for group in part],
+        }
+    )
+    if fast is not None and ways:
         fast.encode(flat[:32])
         ways["onnx_once"] = lambda: fast.encode(flat)
         ways["onnx_64"] = lambda: [fast.encode(flat[i : i + 64]) for i in range(0, len(flat), 64)]
@@ -490,7 +494,9 @@ WORKERS: dict[str, Callable[..., dict[str, Any]]] = {
 # ---------------------------------------------------------------- sections
 
 
-def section_ingest(state: dict[str, Any], work: Path, sizes: list[int], with_before: bool, encode: bool) -> None:
+def section_ingest(
+    state: dict[str, Any], work: Path, sizes: list[int], with_before: bool, encode: bool, slices: bool = True
+) -> None:
     """`rag ingest` wall time and peak memory at each size (and, asked for, without the ONNX model at the
     largest); raw encode on the largest."""
     out = state.setdefault("ingest", {})
@@ -517,7 +523,9 @@ def section_ingest(state: dict[str, Any], work: Path, sizes: list[int], with_bef
     if not encode:
         return
     load = load_average()
-    out["encode"] = worker("encode", str(work / f"texts-{largest}.json"))
+    previous = out.get("encode", {}).get("slices", {})
+    out["encode"] = worker("encode", str(work / f"texts-{largest}.json"), "1" if slices else "0")
+    out["encode"]["slices"] = out["encode"]["slices"] or previous
     out["encode"]["load"] = f"{load} -> {load_average()}"
     out["encode"]["size"] = str(largest)
     save(state, work)
@@ -873,6 +881,7 @@ def main() -> None:
     parser.add_argument("--before", action="store_true", help="also ingest the largest size without ONNX")
     parser.add_argument("--sizes", help="ingest sizes, comma-separated (default 2500,10000)")
     parser.add_argument("--no-encode", action="store_true", help="keep the raw-encode figure already measured")
+    parser.add_argument("--no-slices", action="store_true", help="raw encode without the batching comparison")
     parser.add_argument("--settle", type=float, default=0.0, help="wait up to this many s for a low load first")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -891,7 +900,7 @@ def main() -> None:
         if args.settle:
             state["load_start"] = settle(args.settle, below=1.0)
         if "ingest" in sections:
-            section_ingest(state, args.workdir, ingest_sizes, args.before, not args.no_encode)
+            section_ingest(state, args.workdir, ingest_sizes, args.before, not args.no_encode, not args.no_slices)
         if "profile" in sections:
             section_profile(state, args.workdir, 100 if args.quick else 2500)
         if "query" in sections:

@@ -74,8 +74,8 @@ class OnnxMiniLM:
         options.log_severity_level = 3
         # The fusions that matter for a transformer; the further, layout-changing level costs 0.2 s per start.
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        # Two small cores shared with other work: spinning threads would only steal time from them.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Threads spin between operators (onnxruntime's default): 5% faster ingest on 2 cores, measured at
+        # every optimisation level; they go idle when a call returns.
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.dimensions = int(self.session.get_outputs()[0].shape[-1])
 
