@@ -743,8 +743,8 @@ def _render_ingest(state: dict[str, Any]) -> list[str]:
             "st_256": "sentence-transformers, batches of 256 in file order",
             "st_64": "sentence-transformers, batches of 64 in file order (index(batch_size=64) across files)",
             "st_per_file": "sentence-transformers, one call per file (ingest before it batched across files)",
-            "onnx_once": "ONNX, one call (sorted by length)",
-            "onnx_64": "ONNX, batches of 64 in file order (ingest today, once the model is exported)",
+            "onnx_once": "ONNX, one call (sorted by length; ingest now sorts each flush of 256 across files)",
+            "onnx_64": "ONNX, batches of 64 in file order (ingest before 2026-11-30)",
         }
         slices = enc.get("slices", {})
         rows = [(labels.get(k, k), v["s"], v["cpu"]) for k, v in slices.items()]
