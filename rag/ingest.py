@@ -221,19 +221,21 @@ def ingest(
 
 def _refresh_keywords(settings: Settings, collection: Any, changed: bool) -> None:
     """Rebuild the keyword index (and tell every reader) when the store changed or the index lags behind it."""
-    from rag import keyword
+    from rag import keyword, store
 
     if not changed:
         current = keyword.load(settings, collection)
-        if set(current.ids) == set(collection.get(include=[])["ids"]):
+        if set(current.ids) == set(store.get_all(collection, [])["ids"]):
             return  # unchanged: readers' keyword caches stay valid
     keyword.rebuild(settings, collection)
 
 
 def _remove_orphans(collection: Any, ledger: Any) -> bool:
     """Chunks written by a run that was killed before it recorded them; True when there were any."""
-    stored = set(collection.get(include=[])["ids"])
-    recorded = set(ledger.collection.get(include=[])["ids"])
+    from rag import store
+
+    stored = set(store.get_all(collection, [])["ids"])
+    recorded = set(store.get_all(ledger.collection, [])["ids"])
     if orphans := sorted(stored - recorded):
         collection.delete(ids=orphans)
     if ghosts := sorted(recorded - stored):

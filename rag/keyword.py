@@ -192,7 +192,9 @@ def _save(settings: Settings, index: KeywordIndex) -> None:
 
 def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
     """Rebuild from the store's own texts and stamp the collection, so every reader can tell."""
-    data = collection.get(include=["documents", "metadatas"])
+    from rag import store
+
+    data = store.get_all(collection, ["documents", "metadatas"])
     generation = uuid.uuid4().hex
     index = _build(data, generation)
     _save(settings, index)
@@ -207,6 +209,8 @@ def load(settings: Settings, collection: Any) -> KeywordIndex:
     """The saved index when it matches the store's generation; rebuilt locally otherwise (team servers)."""
     import bm25s
 
+    from rag import store
+
     wanted = (collection.metadata or {}).get(GENERATION_KEY, "")
     folder = _folder(settings)
     try:
@@ -216,7 +220,7 @@ def load(settings: Settings, collection: Any) -> KeywordIndex:
             return KeywordIndex(ids=saved["ids"], model=model, generation=wanted, metas=saved["metas"])
     except (OSError, ValueError, KeyError):
         pass
-    data = collection.get(include=["documents", "metadatas"])
+    data = store.get_all(collection, ["documents", "metadatas"])
     index = _build(data, wanted)
     try:
         _save(settings, index)

@@ -93,7 +93,9 @@ class ChromaRecordManager(RecordManager):
 
     def groups(self) -> dict[str, set[str]]:
         """Every source with records, and the chunk keys recorded for it (one read of the whole ledger)."""
-        data = self.collection.get(include=["metadatas"])
+        from rag import store
+
+        data = store.get_all(self.collection, ["metadatas"])
         keys: dict[str, set[str]] = {}
         for key, meta in zip(data["ids"], data["metadatas"] or [], strict=True):
             keys.setdefault(str((meta or {}).get("group_id", "")), set()).add(key)

@@ -195,6 +195,23 @@ def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False
         raise failure(settings, exc, f"opening the collection {settings.collection}") from None
 
 
+PAGE = 5000  # rows per read of a whole collection: SQLite refuses one query over ~100,000 ids
+
+
+def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
+    """Every row of a collection, read a page at a time, as one `get` result (ids and the fields asked)."""
+    out: dict[str, list[Any]] = {"ids": [], **{field: [] for field in include}}
+    offset = 0
+    while True:
+        page = collection.get(include=include, limit=PAGE, offset=offset)
+        out["ids"] += page["ids"]
+        for field in include:
+            out[field] += list(page[field] or [])
+        if len(page["ids"]) < PAGE:
+            return out
+        offset += PAGE
+
+
 def where(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store_dir)
 

@@ -83,3 +83,21 @@ def test_orphans_from_a_killed_run_are_removed(fake_embeddings: None, sample_cor
     collection.add(ids=["orphan"], embeddings=[[0.1] * 384], documents=["half-written"], metadatas=[{"doc_id": "x"}])
     again = ingest([sample_corpus], settings)
     assert again.chunks == report.chunks and "orphan" not in collection.get(include=[])["ids"]
+
+
+def test_whole_collections_are_read_a_page_at_a_time(
+    fake_embeddings: None, sample_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite refuses one read of ~100,000 rows; paged reads see every row, and ingest works through them."""
+    settings = Settings.from_env()
+    monkeypatch.setattr(store, "PAGE", 2)
+    first = ingest([sample_corpus], settings)
+    collection = store.chunk_collection(store.open_client(settings), settings)
+    whole = collection.get(include=["documents", "metadatas"])
+    paged = store.get_all(collection, ["documents", "metadatas"])
+    assert first.chunks > 2 and sorted(paged["ids"]) == sorted(whole["ids"]) and len(paged["ids"]) == first.chunks
+    assert dict(zip(paged["ids"], paged["documents"], strict=True)) == dict(
+        zip(whole["ids"], whole["documents"] or [], strict=True)
+    )
+    again = ingest([sample_corpus], settings)
+    assert again.embedded == 0 and again.chunks == first.chunks
