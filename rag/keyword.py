@@ -168,14 +168,17 @@ def _folder(settings: Settings) -> Any:
 
 def _build(data: dict[str, Any], generation: str) -> KeywordIndex:
     import bm25s
+    import numpy as np
     from bm25s.tokenization import Tokenized
 
     model = bm25s.BM25()
     # Word ids, not the words: one shared int per distinct word instead of a string per occurrence
     # (at 10,000 chunks the rebuild adds 271 MB to the peak instead of 326 MB).
     vocab: dict[str, int] = {}
-    corpus = [[vocab.setdefault(w, len(vocab)) for w in tokens(t or "")] for t in data["documents"]]
-    model.index(Tokenized(ids=corpus, vocab=vocab) if corpus else [[]], show_progress=False)
+    corpus = [[vocab.setdefault(w, len(vocab)) for w in tokens(t or "")] for t in data["documents"]] or [[]]
+    vocab.setdefault("", len(vocab))  # bm25s's empty token; it fails on an index with no words at all
+    with np.errstate(divide="ignore", invalid="ignore"):  # an index with no words has average length 0
+        model.index(Tokenized(ids=corpus, vocab=vocab), show_progress=False)
     metas = [dict(m or {}) for m in data["metadatas"]]
     return KeywordIndex(ids=list(data["ids"]), model=model, generation=generation, metas=metas)
 

@@ -101,3 +101,12 @@ def test_whole_collections_are_read_a_page_at_a_time(
     )
     again = ingest([sample_corpus], settings)
     assert again.embedded == 0 and again.chunks == first.chunks
+
+
+def test_a_corpus_without_a_single_latin_word_still_indexes(fake_embeddings: None, tmp_path: Path) -> None:
+    """The keyword index has no words to hold; building it must not fail the ingest."""
+    folder = tmp_path / "cyrillic"
+    folder.mkdir()
+    (folder / "zakon.md").write_text("# Закон\n\nЖертвы торговли людьми не подлежат наказанию.\n", encoding="utf-8")
+    report = ingest([folder], Settings.from_env())
+    assert report.chunks >= 1 and not report.failed
