@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag import store
 from rag.chunk import chunk_document, context_line
 from rag.config import Settings
 from rag.errors import LoadError
@@ -78,7 +79,6 @@ class _Writer:
     def __init__(self, settings: Settings, client: Any, renew: Callable[[], None]) -> None:
         from langchain_chroma import Chroma
 
-        from rag import store
         from rag.embed import make_embeddings
         from rag.ledger import ChromaRecordManager
 
@@ -137,8 +137,6 @@ class _Writer:
 
 def storing(settings: Settings, doing: str) -> contextlib.AbstractContextManager[None]:
     """Store failures (a server gone, a full disk, a read-only folder) become one named error."""
-    from rag import store
-
     return store.guarded(settings, doing, ingesting=True)
 
 
@@ -165,8 +163,6 @@ def ingest(
     rebuild: bool = False,
 ) -> IngestReport:
     """Bring the index in step with the files under paths (default: the corpus)."""
-    from rag import store
-
     roots = list(paths) if paths else default_roots(settings)
     report = IngestReport()
     files = discover(roots, report.failed)  # links inside folders are listed, not followed
@@ -221,7 +217,7 @@ def ingest(
 
 def _refresh_keywords(settings: Settings, collection: Any, changed: bool) -> None:
     """Rebuild the keyword index (and tell every reader) when the store changed or the index lags behind it."""
-    from rag import keyword, store
+    from rag import keyword
 
     if not changed:
         current = keyword.load(settings, collection)
@@ -232,8 +228,6 @@ def _refresh_keywords(settings: Settings, collection: Any, changed: bool) -> Non
 
 def _remove_orphans(collection: Any, ledger: Any) -> bool:
     """Chunks written by a run that was killed before it recorded them; True when there were any."""
-    from rag import store
-
     stored = set(store.get_all(collection, [])["ids"])
     recorded = set(store.get_all(ledger.collection, [])["ids"])
     if orphans := sorted(stored - recorded):

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from rag import store
 from rag.config import Settings
 
 _STOP = set(
@@ -200,8 +201,6 @@ def _save(settings: Settings, index: KeywordIndex) -> None:
 
 def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
     """Rebuild from the store's own texts and stamp the collection, so every reader can tell."""
-    from rag import store
-
     data = store.get_all(collection, ["documents", "metadatas"])
     generation = uuid.uuid4().hex
     index = _build(data, generation)
@@ -216,8 +215,6 @@ def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
 def load(settings: Settings, collection: Any) -> KeywordIndex:
     """The saved index when it matches the store's generation; rebuilt locally otherwise (team servers)."""
     import bm25s
-
-    from rag import store
 
     wanted = (collection.metadata or {}).get(GENERATION_KEY, "")
     folder = _folder(settings)

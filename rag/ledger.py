@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.indexing import RecordManager
 
+from rag import store
+
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
@@ -93,8 +95,6 @@ class ChromaRecordManager(RecordManager):
 
     def groups(self) -> dict[str, set[str]]:
         """Every source with records, and the chunk keys recorded for it (one read of the whole ledger)."""
-        from rag import store
-
         data = store.get_all(self.collection, ["metadatas"])
         keys: dict[str, set[str]] = {}
         for key, meta in zip(data["ids"], data["metadatas"] or [], strict=True):

@@ -83,6 +83,17 @@ def guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[Guard]:
     yield g
 
 
+def ingest_ask_and_chat(corpus: Path, chat_commands: str = "") -> None:
+    """A user's whole day on the sample corpus: ingest, one question, a chat session."""
+    settings = Settings.from_env()
+    with untouched(corpus):
+        report = ingest([corpus], settings)
+    answer = Assistant(settings).ask(QUESTION)
+    chat = CliRunner().invoke(app, ["chat"], input=f"{QUESTION}\n{chat_commands}/quit\n")
+    assert len(report.added) == 2 and answer.citations[0].pinpoint == "Article 26"
+    assert chat.exit_code == 0 and "Article 26" in chat.output
+
+
 def test_the_embedded_store_and_the_real_model_open_no_connection(
     guard: Guard, sample_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,25 +102,13 @@ def test_the_embedded_store_and_the_real_model_open_no_connection(
     embed._sentence_transformer.cache_clear()  # load the model under the guard, as a fresh process would
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # rag must set these itself
         monkeypatch.delenv(var, raising=False)
-    settings = Settings.from_env()
-    with untouched(sample_corpus):
-        report = ingest([sample_corpus], settings)
-    answer = Assistant(settings).ask(QUESTION)
-    chat = CliRunner().invoke(app, ["chat"], input=f"{QUESTION}\n/sources\n/quit\n")
-    assert len(report.added) == 2 and answer.citations[0].pinpoint == "Article 26"
-    assert chat.exit_code == 0 and "Article 26" in chat.output
+    ingest_ask_and_chat(sample_corpus, "/sources\n")
     assert guard.seen == [] and guard.refused == []
 
 
 def test_with_a_server_only_the_server_is_contacted(guard: Guard, on_server: ChromaServer, sample_corpus: Path) -> None:
     guard.ports.add(on_server.port)
-    settings = Settings.from_env()
-    with untouched(sample_corpus):
-        report = ingest([sample_corpus], settings)
-    answer = Assistant(settings).ask(QUESTION)
-    chat = CliRunner().invoke(app, ["chat"], input=f"{QUESTION}\n/quit\n")
-    assert len(report.added) == 2 and answer.citations[0].pinpoint == "Article 26"
-    assert chat.exit_code == 0 and "Article 26" in chat.output
+    ingest_ask_and_chat(sample_corpus)
     assert guard.refused == [], guard.refused
     assert guard.seen and set(guard.seen) <= {f"127.0.0.1:{on_server.port}"}
 
