@@ -46,8 +46,9 @@ class Handler(BaseHTTPRequestHandler):
         for key, value in headers.items():
             self.send_header(key.replace("_", "-"), value)
         self.end_headers()
-        self.wfile.write(body)
+        # Counted before the write: once the client has the last byte, the test may check before this thread resumes.
         self.log.sent[self.path] = self.log.sent.get(self.path, 0) + len(body)
+        self.wfile.write(body)
 
     def _ranged(self, body: bytes, ctype: str) -> None:
         m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
