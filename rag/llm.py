@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import html
 import os
 import re
@@ -128,6 +129,7 @@ def _llama(path: str) -> Any:
         llm = Llama(model_path=path, n_ctx=N_CTX, n_threads=N_THREADS, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise LLMConfigError(f"llama.cpp cannot load {path} ({exc}); check that it is a GGUF model file") from None
+    atexit.register(llm.close)  # freed while the interpreter is whole; left to __del__ it fails noisily at shutdown
     meta = llm.metadata
     if "tokenizer.chat_template" not in meta and meta.get("general.architecture", "").startswith("gemma"):
         llm.chat_format = "gemma"  # no template in the file; llama.cpp would fall back to Llama 2's turn markers
