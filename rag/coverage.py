@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Container, Iterable
 from functools import lru_cache
 
 from rag.keyword import tokens
@@ -69,12 +70,18 @@ _PERSON = re.compile(
 _STATISTICS = re.compile(r"\b(?:how many|number of|statistics|figures|data|referrals|tier|ranking|latest)\b", re.I)
 
 
+def _forms_pattern(forms: Iterable[str], exact: Container[str] = ()) -> re.Pattern[str]:
+    # Short all-caps forms (UK, US, UAE) and the `exact` ones must match as written; the rest in any case.
+    parts = [
+        re.escape(f) if f.isupper() or f in exact else f"(?i:{re.escape(f)})"
+        for f in sorted(forms, key=len, reverse=True)
+    ]
+    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+
+
 @lru_cache(maxsize=1)
 def _country_pattern() -> re.Pattern[str]:
-    # Short all-caps forms (UK, US, UAE) must match in capitals; names and adjectives in any case.
-    forms = sorted(_country_forms(), key=len, reverse=True)
-    parts = [re.escape(f) if f.isupper() else f"(?i:{re.escape(f)})" for f in forms]
-    return re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w-])")
+    return _forms_pattern(_country_forms())
 
 
 def _country_subjects(question: str) -> set[str]:
@@ -126,14 +133,48 @@ _EU_BOUND = set(
 )
 
 
+# Cities and states where facts are set ("arrested in Manchester"), for the law of the place only. They are
+# kept out of _COUNTRIES: a city the corpus happens to mention (the OSCE's Vienna, the Court's Strasbourg)
+# must not make a country's own law look covered. Seats of international bodies are left out.
+_PLACES = """
+United Kingdom:Manchester,Birmingham,Liverpool,Leeds,Sheffield,Bristol,Newcastle,Nottingham,Leicester,Coventry,
+Bradford,Southampton,Portsmouth,Plymouth,Kent,Essex,Yorkshire,Lancashire,Cardiff,Swansea,Heathrow,Dover;
+United States:New York,California,Texas,Florida,Illinois,Chicago,Los Angeles,Houston,Miami,Atlanta,Seattle,
+Boston,San Francisco,Washington DC,New Jersey,Arizona,Nevada,Las Vegas;
+Azerbaijan:Ganja,Sumgait,Sumqayit,Lankaran,Mingachevir,Shirvan;
+Austria:Vienna,Graz,Salzburg; Belgium:Antwerp,Ghent; Bulgaria:Sofia,Varna; Croatia:Zagreb;
+Cyprus:Nicosia,Limassol,Larnaca; Czechia:Prague,Brno; Estonia:Tallinn; Finland:Helsinki;
+France:Paris,Marseille,Lyon,Calais,Toulouse,Lille; Germany:Berlin,Hamburg,Munich,Frankfurt,Cologne;
+Greece:Athens,Thessaloniki,Manolada,Lesbos; Hungary:Budapest; Ireland:Dublin,Cork; Italy:Rome,Milan,Naples,
+Turin,Sicily,Palermo; Latvia:Riga; Lithuania:Vilnius; Malta:Valletta; Netherlands:Amsterdam,Rotterdam;
+Poland:Krakow,Gdansk; Portugal:Lisbon,Porto; Romania:Bucharest; Slovakia:Bratislava; Slovenia:Ljubljana;
+Spain:Madrid,Barcelona,Valencia,Seville,Malaga; Sweden:Stockholm,Gothenburg
+"""
+
+
+@lru_cache(maxsize=1)
+def _place_forms() -> dict[str, str]:
+    forms = dict(_country_forms())
+    for entry in _PLACES.replace("\n", " ").split(";"):
+        country, _, places = entry.strip().partition(":")
+        forms.update({p.strip(): country for p in places.split(",") if p.strip()})
+    return forms
+
+
+@lru_cache(maxsize=1)
+def _place_pattern() -> re.Pattern[str]:
+    cities = _place_forms().keys() - _country_forms().keys()
+    return _forms_pattern(_place_forms(), exact=cities)  # capitalised only: "Reading", "Bath" are words too
+
+
 def place_jurisdictions(question: str) -> set[str]:
     """Jurisdiction codes of the places the question sets its facts in ("trafficked to England": UK).
 
     A nationality ("a Nigerian woman") says nothing about the forum and is skipped.
     """
     codes: set[str] = set()
-    lookup = {f.casefold(): c for f, c in _country_forms().items()}
-    for m in _country_pattern().finditer(question):
+    lookup = {f.casefold(): c for f, c in _place_forms().items()}
+    for m in _place_pattern().finditer(question):
         country = lookup[m.group(0).casefold()]
         if _PERSON.match(question, m.end()):
             continue

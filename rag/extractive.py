@@ -99,7 +99,8 @@ def select(
     if not retrieval.hits:
         return []
     floor = retrieval.best - RELEVANT_MARGIN
-    relevant = [h for h in retrieval.hits if h.exact or (h.dense or 0.0) >= floor] or retrieval.hits[:1]
+    local = retrieval.local()  # the law of the place the facts are set in is quoted even when it is worded apart
+    relevant = [h for h in retrieval.hits if h.exact or h is local or (h.dense or 0.0) >= floor] or retrieval.hits[:1]
     weights = _weights(question, relevant)
     candidates = []
     for rank, hit in enumerate(relevant[: MAX_SOURCES + 1]):
@@ -115,8 +116,8 @@ def select(
     if not candidates:
         return []
     top = max(c.best for c in candidates)  # the shares below are of the best plain score
-    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0]
-    kept.sort(key=lambda c: (authority(c.hit), c.rank))
+    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0 or c.hit is local]
+    kept.sort(key=lambda c: (authority(c.hit), c.hit is not local, c.rank))
     chosen: list[tuple[Hit, list[str]]] = []
     picked: list[str] = []
     for i, c in enumerate(kept):
@@ -127,7 +128,7 @@ def select(
             for j in order
             if c.scores[j] >= SENTENCE_SHARE * top and not any(_similar(c.sentences[j], p) for p in picked)
         ][:take]
-        if not best and i == 0:
+        if not best and (i == 0 or c.hit is local):
             best = order[:1]
         # A short lead sentence ("... if three conditions are all met.") is followed by what it announces.
         wanted = set(best) | {j + 1 for j in best if j + 1 < len(c.sentences) and len(c.sentences[j]) < LEAD_CHARS}

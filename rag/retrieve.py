@@ -52,6 +52,11 @@ class Retrieval:
     coverage: float = 0.0  # share of the question's words found in the top passages
     cited: bool = False  # a document number the question cites appears in a top passage
     query_vector: list[float] = field(default_factory=list)
+    places: set[str] = field(default_factory=set)  # jurisdictions the facts are set in ("arrested in Leeds": UK)
+
+    def local(self) -> Hit | None:
+        """The best passage of the law of the place the facts are set in, if one was retrieved."""
+        return next((h for h in self.hits if h.chunk.meta.jurisdiction in self.places), None)
 
     def addresses(self, floor: float) -> bool:
         """Whether the sources speak to the question at all (else every engine refuses)."""
@@ -192,6 +197,7 @@ class Retriever:
             on_topic=coverage.on_topic(question),
             coverage=coverage.term_coverage(question, [h.chunk.text for h in final[:3]]),
             cited=coverage.reference_found(question, [f"{h.chunk.meta.citation} {h.chunk.text}" for h in final[:3]]),
+            places=places,
         )
 
     def _dense(self, qvec: list[float], allowed: set[str] | None) -> dict[str, float]:

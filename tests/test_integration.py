@@ -23,6 +23,17 @@ def test_article_26_is_cited_first(real_home: Path) -> None:
     assert all(c.verified for c in answer.citations)
 
 
+def test_the_law_of_the_city_the_facts_are_set_in_is_quoted(real_home: Path) -> None:
+    # No statute is named: "Leeds" alone makes the Modern Slavery Act the law in point, and it is quoted first.
+    answer = Assistant(Settings.from_env()).ask(
+        "A 16-year-old was found tending cannabis plants in a locked house in Leeds and is charged with "
+        "producing a controlled drug. What defence does he have?"
+    )
+    assert not answer.refused
+    assert answer.citations[0].doc_id == "uk-modern-slavery-act-s45", [c.doc_id for c in answer.citations]
+    assert answer.answer.startswith("Section 45"), answer.answer
+
+
 def test_questions_outside_the_sources_are_refused(real_home: Path) -> None:
     assistant = Assistant(Settings.from_env())
     for question in (

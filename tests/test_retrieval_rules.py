@@ -49,6 +49,17 @@ def test_places_in_the_facts_name_the_law_that_governs_them() -> None:
     assert coverage.place_jurisdictions("The case is before a court in Denmark.") == set()
 
 
+def test_cities_set_the_place_but_do_not_cover_a_countrys_law() -> None:
+    assert coverage.place_jurisdictions("He was found in a cannabis farm in Manchester.") == {"UK"}
+    assert coverage.place_jurisdictions("She was arrested in Paris with a false passport.") == {"EU"}
+    assert coverage.place_jurisdictions("A prosecutor in Ganja has the file.") == {"AZ"}
+    assert coverage.place_jurisdictions("It was a nice, split decision.") == set()  # cities match capitalised only
+    # The corpus may mention Vienna (UNODC, the OSCE); that says nothing about Austrian law.
+    assert coverage.uncovered("What does the Austrian Criminal Code say about it?", VOCABULARY | {"vienna"}) == [
+        "Austria"
+    ]
+
+
 def test_the_law_of_the_place_gets_a_slot_only_when_missing() -> None:
     top = [hit("coe", "CoE", 0), hit("osce", "OSCE", 1), hit("guide", "INT", 2)]
     local = hit("msa", "UK", 30)
