@@ -348,13 +348,17 @@ def diverse(hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | N
     named = (focus or set()) & {h.chunk.doc_id for h in hits}
     chosen: list[Hit] = []
     seen: dict[str, int] = {}
+    places: set[tuple[str, object]] = set()  # (document, provision or section) already chosen
     for hit in hits:
         limit = per_doc + 1 if len(named) == 1 and hit.chunk.doc_id in named else per_doc
         if hit.chunk.meta.jurisdiction == COMMENTARY:
             limit = 1  # the bench book's own guides: one passage, so primary sources get the room
-        if seen.get(hit.chunk.doc_id, 0) < limit:
+        # A second passage of the same provision waits: another provision of that document says more.
+        where = (hit.chunk.doc_id, hit.chunk.pinpoint or hit.chunk.heading_path)
+        if seen.get(hit.chunk.doc_id, 0) < limit and (where not in places or hit.exact):
             chosen.append(hit)
             seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1
+            places.add(where)
         if len(chosen) == k:
             return chosen
     for hit in hits:  # not enough other documents: fill up from the best remaining

@@ -24,12 +24,12 @@ VOCABULARY = {
 }
 
 
-def hit(doc_id: str, jurisdiction: str, n: int = 0) -> Hit:
+def hit(doc_id: str, jurisdiction: str, n: int = 0, pinpoint: str | None = None) -> Hit:
     chunk = Chunk(
         chunk_id=f"{doc_id}-{n}",
         doc_id=doc_id,
         text="text",
-        pinpoint=None,
+        pinpoint=pinpoint or f"Article {n}",
         heading_path=(),
         start=0,
         end=4,
@@ -80,6 +80,19 @@ def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
     assert [h.chunk.doc_id for h in alone] == ["coe", "coe", "coe", "eu"]
     several = diverse(ranked, 4, per_doc=2, focus={"coe", "eu"})
     assert [h.chunk.doc_id for h in several] == ["coe", "coe", "eu", "ilo"]
+
+
+def test_a_second_passage_of_the_same_provision_waits_for_other_provisions() -> None:
+    ranked = [
+        hit("msa", "UK", 0, "Section 45(1)"),
+        hit("msa", "UK", 1, "Section 45(1)"),
+        hit("msa", "UK", 2, "Schedule 4"),
+    ]
+    ranked += [hit("coe", "CoE", 3), hit("eu", "EU", 4)]
+    assert [h.chunk.chunk_id for h in diverse(ranked, 4, per_doc=2)] == ["msa-0", "msa-2", "coe-3", "eu-4"]
+    assert [h.chunk.chunk_id for h in diverse(ranked[:2], 2, per_doc=2)] == ["msa-0", "msa-1"]  # nothing else: kept
+    named = [ranked[0], replace(ranked[1], exact=True), *ranked[2:]]  # the question names Section 45(1)
+    assert [h.chunk.chunk_id for h in diverse(named, 3, per_doc=2)] == ["msa-0", "msa-1", "coe-3"]
 
 
 def test_removal_is_searched_in_the_words_of_the_treaties() -> None:
