@@ -67,6 +67,7 @@ _PERSON = re.compile(
     r"workers?|victims?|migrants?|famil\w+|national|defendants?|suspects?|mother|father|person|people)\b",
     re.I,
 )
+_ASKS_EU_LAW = re.compile(r"\b(?:EU|European Union|Directive)\b")
 _STATISTICS = re.compile(r"\b(?:how many|number of|statistics|figures|data|referrals|tier|ranking|latest)\b", re.I)
 
 
@@ -92,6 +93,8 @@ def _country_subjects(question: str) -> set[str]:
         country = lookup[m.group(0).casefold()]
         if _PERSON.match(question, m.end()):
             continue
+        if country in _EU_BOUND and _ASKS_EU_LAW.search(question):
+            continue  # "brought to Italy ... does EU law let the prosecutor drop it?": EU law is Italy's law here
         window = question[max(0, m.start() - 60) : m.end() + 60]
         if _DOMESTIC.search(window) or _STATISTICS.search(question):
             found.add(country)

@@ -74,6 +74,12 @@ def test_the_law_of_the_place_gets_a_slot_only_when_missing() -> None:
     assert with_local_law([top[1], named], ranked, {"UK"}, k=2) == [named, local]
 
 
+def test_a_member_state_is_only_the_setting_when_the_question_asks_about_eu_law() -> None:
+    facts = "She was trafficked to Italy and police found a forged permit on her."
+    assert coverage.uncovered(facts + " Does EU law let the prosecutor drop the charge?", VOCABULARY) == []
+    assert "Italy" in coverage.uncovered(facts + " What does the Italian Penal Code say?", VOCABULARY)
+
+
 def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
     ranked = [hit("coe", "CoE", i) for i in range(4)] + [hit("eu", "EU", 10), hit("ilo", "ILO", 11)]
     alone = diverse(ranked, 4, per_doc=2, focus={"coe", "coe-official-text-not-indexed"})
