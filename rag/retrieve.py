@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from rag import coverage
+from rag import coverage, store
 from rag import pinpoint as pp
 from rag.config import Settings
 from rag.errors import BadFilter, EmptyIndex
@@ -109,7 +109,7 @@ class Retriever:
     """Holds the open store, the embedding model and the keyword index for repeated questions."""
 
     def __init__(self, settings: Settings) -> None:
-        from rag import keyword, store
+        from rag import keyword
         from rag.embed import make_embeddings
 
         self.settings = settings
@@ -122,7 +122,7 @@ class Retriever:
 
     def refresh(self) -> None:
         """Pick up a newer ingest (the chat calls this between questions)."""
-        from rag import keyword, store
+        from rag import keyword
 
         self.collection = store.chunk_collection(self.client, self.settings)
         if (self.collection.metadata or {}).get(keyword.GENERATION_KEY) != self.keywords.generation:
@@ -193,7 +193,12 @@ class Retriever:
             best=best,
             parsed=parsed,
             candidates=scored,
-            uncovered=coverage.uncovered(question, self.keywords.vocabulary, [h.chunk.text for h in final[:3]]),
+            uncovered=coverage.uncovered(
+                question,
+                self.keywords.vocabulary,
+                [h.chunk.text for h in final[:3]],
+                contains=lambda text: store.contains(self.collection, text),
+            ),
             on_topic=coverage.on_topic(question),
             coverage=coverage.term_coverage(question, [h.chunk.text for h in final[:3]]),
             cited=coverage.reference_found(question, [f"{h.chunk.meta.citation} {h.chunk.text}" for h in final[:3]]),

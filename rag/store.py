@@ -212,6 +212,14 @@ def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
         offset += PAGE
 
 
+def contains(collection: Any, text: str) -> bool:
+    """Whether some stored passage contains the text, as written or in lower case (the store's full-text index)."""
+    return any(
+        collection.get(where_document={"$contains": form}, limit=1, include=[])["ids"]
+        for form in dict.fromkeys([text, text.lower()])
+    )
+
+
 def where(settings: Settings) -> str:
     return settings.chroma_url or str(settings.store_dir)
 

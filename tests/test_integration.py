@@ -39,6 +39,9 @@ def test_questions_outside_the_sources_are_refused(real_home: Path) -> None:
     for question in (
         "What was the score of the football match last night?",
         "What is the sentencing range under the French Penal Code for trafficking?",
+        # Each word is in the corpus; the name is not (the store's full-text search decides).
+        "Which article of the Code of Criminal Procedure lets an investigator drop a case against a victim?",
+        "What did the Grand Chamber decide in S.M. v. Croatia about forced prostitution?",
     ):
         answer = assistant.ask(question)
         assert answer.refused and answer.answer == REFUSAL, question

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 from rag import coverage
+from rag.keyword import tokens
 from rag.query import expand
 from rag.records import Chunk, DocMeta, Hit
 from rag.retrieve import binding_first, diverse, with_local_law
@@ -78,6 +79,22 @@ def test_a_member_state_is_only_the_setting_when_the_question_asks_about_eu_law(
     facts = "She was trafficked to Italy and police found a forged permit on her."
     assert coverage.uncovered(facts + " Does EU law let the prosecutor drop the charge?", VOCABULARY) == []
     assert "Italy" in coverage.uncovered(facts + " What does the Italian Penal Code say?", VOCABULARY)
+
+
+def test_names_the_corpus_never_uses_are_not_covered_by_their_separate_words() -> None:
+    stored = ("Council of Europe", "Modern Slavery", "criminal", "procedure")
+    contains = lambda text: any(text in passage for passage in stored)  # noqa: E731
+    vocabulary = VOCABULARY | set(tokens("council of europe criminal procedure border refuge order modern slavery"))
+
+    def missing(question: str) -> list[str]:
+        return coverage.uncovered(question, vocabulary, contains=contains)
+
+    assert missing("Which article of the Code of Criminal Procedure lets the investigator stop?") != []
+    assert missing("Does the UK Nationality and Borders Act bar her?") != []  # "border" is known, the Act is not
+    assert missing("What did the Grand Chamber decide in S.M. v. Croatia?") == ["Croatia"]
+    assert missing("Is the Council of Europe Trafficking Convention binding?") == []  # a place breaks the name
+    assert missing("Does the Modern Slavery Act apply?") == []
+    assert missing("Can she rely on the Refugee Convention?") == []  # one slip from a known word: let through
 
 
 def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
