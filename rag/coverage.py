@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Container, Iterable
 from functools import lru_cache
+from itertools import pairwise
 
 from rag.keyword import tokens
 
@@ -55,13 +56,34 @@ def _known(term: str, vocabulary: set[str]) -> bool:
         if word in vocabulary:
             continue
         slips = 1 if len(word) <= 7 else 2
+        shapes = _shapes(vocabulary)
+        near = (v for n in range(len(word) - slips, len(word) + slips + 1) for v in shapes.get((word[0], n), ()))
+        # Each slip breaks at most two of the word's letter pairs: a cheap filter before the edit distance.
+        pairs = set(pairwise(word))
+        need = len(pairs) - 2 * slips
         if len(word) >= 5 and any(
-            v[:1] == word[:1] and abs(len(v) - len(word)) <= slips and _distance(word, v, slips) <= slips
-            for v in vocabulary
+            len(pairs & set(pairwise(v))) >= need and _distance(word, v, slips) <= slips for v in near
         ):
             continue
         return False
     return True
+
+
+_SHAPE_CACHE: dict[int, tuple[set[str], dict[tuple[str, int], list[str]]]] = {}
+
+
+def _shapes(vocabulary: set[str]) -> dict[tuple[str, int], list[str]]:
+    """The vocabulary's words by first letter and length, built once per vocabulary (held, so its id is unique)."""
+    held = _SHAPE_CACHE.get(id(vocabulary))
+    if held is None or held[0] is not vocabulary:
+        index: dict[tuple[str, int], list[str]] = {}
+        for v in vocabulary:
+            if v:
+                index.setdefault((v[0], len(v)), []).append(v)
+        if len(_SHAPE_CACHE) >= 4:
+            _SHAPE_CACHE.pop(next(iter(_SHAPE_CACHE)))
+        held = _SHAPE_CACHE[id(vocabulary)] = (vocabulary, index)
+    return held[1]
 
 
 def _distance(a: str, b: str, limit: int) -> int:
