@@ -489,10 +489,10 @@ def uncovered(
             missing.append(name)
     for m in _RESPONDENT.finditer(question):  # "S.M. v. Croatia": a case against a state no source mentions
         lookup = {f.casefold(): c for f, c in _country_forms().items()}
-        country = lookup.get(m.group(1).casefold()) or lookup.get(m.group(1).split()[0].casefold())
-        forms = [f for f, c in _country_forms().items() if c == country]
-        if country and country not in missing and not any(_known(f, vocabulary) for f in forms):
-            missing.append(country)
+        state = lookup.get(m.group(1).casefold()) or lookup.get(m.group(1).split()[0].casefold())
+        forms = [f for f, c in _country_forms().items() if c == state]
+        if state and state not in missing and not any(_known(f, vocabulary) for f in forms):
+            missing.append(state)
     missing += [name for name in _named_things(question, vocabulary, contains) if name not in missing]
     for year in sorted(set(re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", question))):
         if not _STATISTICS.search(question):
