@@ -219,13 +219,14 @@ def _place_pattern() -> re.Pattern[str]:
 def place_jurisdictions(question: str) -> set[str]:
     """Jurisdiction codes of the places the question sets its facts in ("trafficked to England": UK).
 
-    A nationality ("a Nigerian woman") says nothing about the forum and is skipped.
+    A nationality ("a Nigerian woman") or the respondent of a cited case ("V.C.L. and A.N. v. the United
+    Kingdom") says nothing about the forum and is skipped.
     """
     codes: set[str] = set()
     lookup = {f.casefold(): c for f, c in _place_forms().items()}
     for m in _place_pattern().finditer(question):
         country = lookup[m.group(0).casefold()]
-        if _PERSON.match(question, m.end()):
+        if _PERSON.match(question, m.end()) or _CASE_PARTY.search(question, 0, m.start()):
             continue
         if country in _PLACE_LAW:
             codes.add(_PLACE_LAW[country])
@@ -255,6 +256,7 @@ _NAMED = re.compile(
     r"((?:\s+(?:of|on|for|against)(?:\s+(?:the\s+)?[A-Z][\w'’-]*)+)?)"  # "Code of Criminal Procedure"
 )
 _RESPONDENT = re.compile(r"\bv\.?\s+(?:the\s+)?([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?)")
+_CASE_PARTY = re.compile(r"\bv\.?\s+(?:the\s+)?(?:[A-Z][\w'’-]+\s+and\s+)?$")  # just before "Cyprus", "Russia"
 _CONNECTORS = {"and", "of", "on", "for", "against", "the"}
 # A provision number ('Article 144-1', 's. 991') or a neutral citation's court ('[2013] EWCA Crim 991').
 _PROVISION_NUMBER = re.compile(r"\b(?:article|art\.?|section|s\.|§|rule|paragraph|para\.?)\s*(\d+)", re.I)

@@ -55,6 +55,9 @@ def test_cities_set_the_place_but_do_not_cover_a_countrys_law() -> None:
     assert coverage.place_jurisdictions("She was arrested in Paris with a false passport.") == {"EU"}
     assert coverage.place_jurisdictions("A prosecutor in Ganja has the file.") == {"AZ"}
     assert coverage.place_jurisdictions("It was a nice, split decision.") == set()  # cities match capitalised only
+    # The respondent of a cited case is not where the facts are.
+    assert coverage.place_jurisdictions("What did the Court find in V.C.L. and A.N. v. the United Kingdom?") == set()
+    assert coverage.place_jurisdictions("Rantsev v. Cyprus and Russia: what obligations?") == set()
     # The corpus may mention Vienna (UNODC, the OSCE); that says nothing about Austrian law.
     assert coverage.uncovered("What does the Austrian Criminal Code say about it?", VOCABULARY | {"vienna"}) == [
         "Austria"
