@@ -113,6 +113,16 @@ _PERSON = re.compile(
     r"workers?|victims?|migrants?|famil\w+|national|defendants?|suspects?|mother|father|person|people)\b",
     re.I,
 )
+_ORIGIN = re.compile(r"\bfrom\s+(?:the\s+)?$", re.I)  # "trafficked from Eritrea": where she came from
+
+
+def _not_the_forum(question: str, m: re.Match[str]) -> bool:
+    """A nationality ("a Nigerian woman"), an origin ("from Eritrea") or a case's respondent ("v. the United
+    Kingdom") names a country without setting the facts or the law there."""
+    before = question[: m.start()]
+    return bool(_PERSON.match(question, m.end()) or _ORIGIN.search(before) or _CASE_PARTY.search(before))
+
+
 _ASKS_EU_LAW = re.compile(r"\b(?:EU|European Union|Directive)\b")
 _STATISTICS = re.compile(r"\b(?:how many|number of|statistics|figures|data|referrals|tier|ranking|latest)\b", re.I)
 
@@ -137,7 +147,7 @@ def _country_subjects(question: str) -> set[str]:
     lookup = {f.casefold(): c for f, c in _country_forms().items()}
     for m in _country_pattern().finditer(question):
         country = lookup[m.group(0).casefold()]
-        if _PERSON.match(question, m.end()):
+        if _not_the_forum(question, m):
             continue
         if country in _EU_BOUND and _ASKS_EU_LAW.search(question):
             continue  # "brought to Italy ... does EU law let the prosecutor drop it?": EU law is Italy's law here
@@ -219,14 +229,13 @@ def _place_pattern() -> re.Pattern[str]:
 def place_jurisdictions(question: str) -> set[str]:
     """Jurisdiction codes of the places the question sets its facts in ("trafficked to England": UK).
 
-    A nationality ("a Nigerian woman") or the respondent of a cited case ("V.C.L. and A.N. v. the United
-    Kingdom") says nothing about the forum and is skipped.
+    A nationality, an origin or a cited case's respondent says nothing about the forum and is skipped.
     """
     codes: set[str] = set()
     lookup = {f.casefold(): c for f, c in _place_forms().items()}
     for m in _place_pattern().finditer(question):
         country = lookup[m.group(0).casefold()]
-        if _PERSON.match(question, m.end()) or _CASE_PARTY.search(question, 0, m.start()):
+        if _not_the_forum(question, m):
             continue
         if country in _PLACE_LAW:
             codes.add(_PLACE_LAW[country])

@@ -100,6 +100,13 @@ def test_names_the_corpus_never_uses_are_not_covered_by_their_separate_words() -
     assert missing("Can she rely on the Refugee Convention?") == []  # one slip from a known word: let through
 
 
+def test_where_she_came_from_is_not_the_law_asked_about() -> None:
+    question = "Crown Court in Leeds: she was trafficked from Eritrea and is charged with kidnapping. Defence?"
+    assert coverage.uncovered(question, VOCABULARY) == []
+    assert coverage.place_jurisdictions(question) == {"UK"}
+    assert coverage.uncovered("What do Eritrean courts do with trafficked defendants?", VOCABULARY) == ["Eritrea"]
+
+
 def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
     ranked = [hit("coe", "CoE", i) for i in range(4)] + [hit("eu", "EU", 10), hit("ilo", "ILO", 11)]
     alone = diverse(ranked, 4, per_doc=2, focus={"coe", "coe-official-text-not-indexed"})
