@@ -53,7 +53,7 @@ INSTRUMENT_HINTS: list[tuple[str, tuple[str, ...]]] = [
         r"palermo|un protocol|trafficking in persons protocol|un trafficking protocol",
         ("un-trafficking-protocol", "un-trafficking-protocol-2000"),
     ),
-    (r"modern slavery act|\bs\.?\s?45\b|section 45", ("uk-modern-slavery-act-s45",)),
+    (r"modern slavery (?:act|defen[cs]e)|\bs\.?\s?45\b|section 45", ("uk-modern-slavery-act-s45",)),
     (r"v\.c\.l|\bvcl\b|a\.n\. v", ("vcl-and-an-v-uk",)),
     (r"chowdh?ury|manolada", ("chowdury-v-greece",)),
     (r"rants[eo]v", ("rantsev-v-cyprus-and-russia",)),

@@ -35,3 +35,8 @@ def test_abbreviations_expand_and_point_at_instruments() -> None:
     parsed = parse("VCL duties under CoE art 26 for kids")
     assert "Council of Europe" in parsed.text and "child" in parsed.text
     assert "vcl-and-an-v-uk" in parsed.doc_hints and "coe-convention" in parsed.doc_hints
+
+
+def test_practitioners_names_for_the_section_45_defence_point_at_the_act() -> None:
+    for question in ("Can she run the modern slavery defence?", "s45 defence for kids", "the Modern Slavery Act"):
+        assert parse(question).doc_hints == ["uk-modern-slavery-act-s45"], question
