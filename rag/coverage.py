@@ -105,7 +105,8 @@ def _distance(a: str, b: str, limit: int) -> int:
 
 _DOMESTIC = re.compile(
     r"\b(?:laws?|code|act|statutes?|legislation|courts?|case[- ]law|judgments?|constitution|equivalent|"
-    r"limitations?|penal|criminal|prosecutors?|police|government|ministry|parliament)\b",
+    r"limitations?|penal|criminal|prosecutors?|prosecution (?:service|authorit\w*)|police|government|ministry|"
+    r"parliament)\b",
     re.I,
 )
 _PERSON = re.compile(

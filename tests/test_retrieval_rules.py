@@ -105,6 +105,7 @@ def test_where_she_came_from_is_not_the_law_asked_about() -> None:
     assert coverage.uncovered(question, VOCABULARY) == []
     assert coverage.place_jurisdictions(question) == {"UK"}
     assert coverage.uncovered("What do Eritrean courts do with trafficked defendants?", VOCABULARY) == ["Eritrea"]
+    assert coverage.uncovered("What do the Belgian prosecution service's instructions say?", VOCABULARY) == ["Belgium"]
 
 
 def test_a_third_passage_goes_only_to_a_document_named_alone() -> None:
