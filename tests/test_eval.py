@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 GOLD = REPO / "tests" / "gold" / "gold.jsonl"
 
 
-@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2"])
+@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2", "heldout3"])
 def test_gold_set_is_well_formed(name: str) -> None:
     items = load_gold(GOLD.with_name(f"{name}.jsonl"))
     assert len(items) >= 40 and sum(not i.answerable for i in items) >= 10
@@ -24,7 +24,7 @@ def test_gold_set_is_well_formed(name: str) -> None:
         assert item.answerable == bool(item.expected), item.id
 
 
-@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2"])
+@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2", "heldout3"])
 def test_metrics_stay_at_or_above_the_recorded_figures(real_home: Path, name: str) -> None:
     recorded = json.loads((REPO / "tests" / "gold" / "floor.json").read_text())
     floor = recorded if name == "gold" else recorded[name]
