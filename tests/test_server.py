@@ -154,10 +154,16 @@ def test_the_real_model_on_the_server_answers_as_the_embedded_store_does(
         assert ingest(None, settings).embedded == 0
     embedded = Assistant(Settings.from_env({"RAG_HOME": str(real_index), "RAG_CORPUS": str(CORPUS)}))
     served = Assistant(settings)
+    refused = []
     for question in (
         "What does Article 26 of the Council of Europe Convention require?",
         "What was the score of the football match last night?",
+        # The store's full-text search decides these: a name found, and one that is not.
+        "Does the Modern Slavery Act defence protect a child?",
+        "Which article of the Code of Criminal Procedure lets an investigator drop a case against a victim?",
     ):
         here, there = embedded.ask(question).as_dict(), served.ask(question).as_dict()
         assert there["answer"] == here["answer"] and there["refused"] == here["refused"]
         assert [c["pinpoint"] for c in there["citations"]] == [c["pinpoint"] for c in here["citations"]]
+        refused.append(there["refused"])
+    assert refused == [False, True, False, True]
