@@ -285,7 +285,7 @@ def _named_things(question: str, vocabulary: set[str], contains: Callable[[str],
         words = [w for w in f"{m.group(1)} {m.group(2)}".split() if w not in _OPENERS and w not in _CONNECTORS]
         if not words:
             continue  # "the Convention", "that Act": no name
-        unknown = words and not all(_known(w, vocabulary) or w in _country_forms() for w in words)
+        unknown = not all(_known(w, vocabulary) or w in _country_forms() for w in words)
         if unknown or (contains is not None and not all(contains(r) for r in _runs(m.group(1)) + _runs(m.group(2)))):
             missing.append(m.group(0).strip())
     for m in _PROVISION_NUMBER.finditer(question):
