@@ -34,6 +34,21 @@ def test_the_law_of_the_city_the_facts_are_set_in_is_quoted(real_home: Path) -> 
     assert answer.answer.startswith("Section 45"), answer.answer
 
 
+def test_a_named_instrument_is_looked_up_in_the_store_only_when_the_passages_lack_it(
+    real_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag import store
+
+    scans: list[str] = []
+    scan = store.contains
+    monkeypatch.setattr(store, "contains", lambda collection, text: scans.append(text) or scan(collection, text))
+    assistant = Assistant(Settings.from_env())
+    assert assistant.retrieve("Does Article 4 of the European Convention on Human Rights apply?").uncovered == []
+    assert scans == []  # "Human Rights" is in the retrieved passages: no scan of the store
+    missing = assistant.retrieve("Which article of the Code of Criminal Procedure lets the investigator stop?")
+    assert missing.uncovered and scans == ["Criminal Procedure"]
+
+
 def test_questions_outside_the_sources_are_refused(real_home: Path) -> None:
     assistant = Assistant(Settings.from_env())
     for question in (
