@@ -43,6 +43,17 @@ def _country_forms() -> dict[str, str]:
     return forms
 
 
+@lru_cache(maxsize=1)
+def _country_lookup() -> dict[str, str]:
+    """Each country form, case-folded, to its country."""
+    return {f.casefold(): c for f, c in _country_forms().items()}
+
+
+def _mentioned(country: str, vocabulary: set[str]) -> bool:
+    """Some name or adjective of the country occurs in the corpus."""
+    return any(_known(f, vocabulary) for f, c in _country_forms().items() if c == country)
+
+
 def _known(term: str, vocabulary: set[str]) -> bool:
     """The term, or a misspelling of it, occurs in the corpus.
 
@@ -145,9 +156,8 @@ def _country_pattern() -> re.Pattern[str]:
 def _country_subjects(question: str) -> set[str]:
     """Countries whose own law, courts or figures the question asks about (not a client's nationality)."""
     found = set()
-    lookup = {f.casefold(): c for f, c in _country_forms().items()}
     for m in _country_pattern().finditer(question):
-        country = lookup[m.group(0).casefold()]
+        country = _country_lookup()[m.group(0).casefold()]
         if _not_the_forum(question, m):
             continue
         if country in _EU_BOUND and _ASKS_EU_LAW.search(question):
@@ -490,20 +500,15 @@ def uncovered(
     A year in a question about figures or rankings must appear in the passages that answer it:
     the 2013 report's tier does not answer a question about the 2024 report.
     """
-    missing: list[str] = []
-    for country in sorted(_country_subjects(question)):
-        forms = [f for f, c in _country_forms().items() if c == country]
-        if not any(_known(f, vocabulary) for f in forms):
-            missing.append(country)
+    missing: list[str] = [c for c in sorted(_country_subjects(question)) if not _mentioned(c, vocabulary)]
     for name in sorted(_case_names(question)):
         acronym = name.isupper() and len(name) <= 5  # VCL, AN: initials the corpus writes with dots
         if name not in _country_forms() and not acronym and not _known(name, vocabulary):
             missing.append(name)
     for m in _RESPONDENT.finditer(question):  # "S.M. v. Croatia": a case against a state no source mentions
-        lookup = {f.casefold(): c for f, c in _country_forms().items()}
+        lookup = _country_lookup()
         state = lookup.get(m.group(1).casefold()) or lookup.get(m.group(1).split()[0].casefold())
-        forms = [f for f, c in _country_forms().items() if c == state]
-        if state and state not in missing and not any(_known(f, vocabulary) for f in forms):
+        if state and state not in missing and not _mentioned(state, vocabulary):
             missing.append(state)
     missing += [name for name in _named_things(question, vocabulary, contains) if name not in missing]
     for year in sorted(set(re.findall(r"\b(?:19[5-9]\d|20[0-4]\d)\b", question))):

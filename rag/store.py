@@ -213,7 +213,7 @@ def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
 
 
 def contains(collection: Any, text: str) -> bool:
-    """Whether some stored passage contains the text, as written or in lower case (the store's full-text index)."""
+    """Whether some stored passage contains the text, as written or in lower case (a scan of the store's texts)."""
     return any(
         collection.get(where_document={"$contains": form}, limit=1, include=[])["ids"]
         for form in dict.fromkeys([text, text.lower()])
