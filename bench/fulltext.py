@@ -28,8 +28,8 @@ def main() -> None:
     import chromadb
     import numpy as np
 
-    from rag import store
-    from rag.config import Settings
+    from rag.core.config import Settings
+    from rag.index import store
 
     settings = Settings.from_env()
     texts = store.get_all(store.chunk_collection(store.open_client(settings), settings), ["documents"])["documents"]

@@ -32,8 +32,8 @@ QUESTIONS = [
 
 
 def settings(workdir: Path) -> Any:
-    from rag.config import Settings
-    from rag.ingest import ingest
+    from rag.core.config import Settings
+    from rag.ingest.pipeline import ingest
 
     current = Settings.from_env({"RAG_HOME": str(workdir), "RAG_CORPUS": str(REPO / "corpus")})
     report = ingest(None, current)
@@ -43,10 +43,10 @@ def settings(workdir: Path) -> Any:
 
 
 def gemma(current: Any, gguf: str, max_tokens: int, k: int) -> dict[str, Any]:
-    from rag.assistant import Assistant
-    from rag.embed import make_embeddings
-    from rag.llm import LLMEngine
-    from rag.verify import SUPPORT_THRESHOLD, claims, support, verify
+    from rag.answer.assistant import Assistant
+    from rag.answer.llm import LLMEngine
+    from rag.answer.verify import SUPPORT_THRESHOLD, claims, support, verify
+    from rag.index.embed import make_embeddings
 
     minilm = make_embeddings("minilm")
     engine = LLMEngine(f"llamacpp:{gguf}", max_tokens=max_tokens)
@@ -94,14 +94,14 @@ def gemma(current: Any, gguf: str, max_tokens: int, k: int) -> dict[str, Any]:
 
 
 def _threads() -> int:
-    from rag.llm import N_THREADS
+    from rag.answer.llm import N_THREADS
 
     return N_THREADS
 
 
 def extractive(current: Any) -> dict[str, Any]:
-    from rag.assistant import Assistant
-    from rag.verify import claims
+    from rag.answer.assistant import Assistant
+    from rag.answer.verify import claims
 
     assistant = Assistant(current)
     questions = [json.loads(line) for line in GOLD.read_text().splitlines() if line.strip()]

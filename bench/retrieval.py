@@ -20,14 +20,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag import pinpoint as pp  # noqa: E402
-from rag.evaluate import GoldItem, load_gold, percentile  # noqa: E402
+from rag.answer.evaluate import GoldItem, load_gold, percentile  # noqa: E402
+from rag.core import pinpoint as pp  # noqa: E402
 
 
 def our_assistant(home: Path, k: int) -> Any:
-    from rag.assistant import Assistant
-    from rag.config import Settings
-    from rag.ingest import ingest
+    from rag.answer.assistant import Assistant
+    from rag.core.config import Settings
+    from rag.ingest.pipeline import ingest
 
     settings = Settings.from_env({"RAG_HOME": str(home), "RAG_CORPUS": str(REPO / "corpus")}, k=k)
     ingest(None, settings)
@@ -37,7 +37,7 @@ def our_assistant(home: Path, k: int) -> Any:
 
 
 def our_metrics(assistant: Any, items: list[GoldItem], k: int) -> dict[str, float]:
-    from rag.evaluate import evaluate
+    from rag.answer.evaluate import evaluate
 
     return evaluate(items, assistant, k).summary()
 
@@ -50,9 +50,9 @@ def baseline_store() -> Any:
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.chunk import sections
-    from rag.embed import make_embeddings
-    from rag.load import discover, load_document
+    from rag.index.embed import make_embeddings
+    from rag.ingest.chunk import sections
+    from rag.ingest.load import discover, load_document
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     docs: list[Document] = []

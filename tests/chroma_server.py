@@ -163,8 +163,8 @@ class Snapshot:
 
 
 def snapshot(settings: object) -> Snapshot:
-    from rag import keyword, store
-    from rag.config import Settings
+    from rag.core.config import Settings
+    from rag.index import keyword, store
 
     assert isinstance(settings, Settings)
     client = store.open_client(settings)
@@ -185,9 +185,9 @@ def snapshot(settings: object) -> Snapshot:
 
 def expected(folder: Path) -> frozenset[tuple[str, int, int, str]]:
     """The chunks a clean ingest of folder stores, computed straight from the files."""
-    from rag.chunk import chunk_document
-    from rag.ingest import to_document
-    from rag.load import discover, load_document
+    from rag.ingest.chunk import chunk_document
+    from rag.ingest.load import discover, load_document
+    from rag.ingest.pipeline import to_document
 
     chunks = set()
     for path in discover([folder]):

@@ -85,8 +85,8 @@ def sample_corpus(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A RAG_HOME holding corpus/ indexed with the real MiniLM model (built once per run)."""
-    from rag.config import Settings
-    from rag.ingest import ingest
+    from rag.core.config import Settings
+    from rag.ingest.pipeline import ingest
 
     home = tmp_path_factory.mktemp("real-home")
     settings = Settings.from_env({"RAG_HOME": str(home), "RAG_CORPUS": str(CORPUS)})

@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 from test_formats import make_pdf
 from typer.testing import CliRunner
 
-from rag.chunk import chunk_document
-from rag.cli import app
-from rag.config import Settings
-from rag.errors import LoadError
-from rag.ingest import ingest
-from rag.load import MAX_TEXT_BYTES, load_document
+from rag.core.config import Settings
+from rag.core.errors import LoadError
+from rag.faces.cli import app
+from rag.ingest.chunk import chunk_document
+from rag.ingest.load import MAX_TEXT_BYTES, load_document
+from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]
 runner = CliRunner()
@@ -95,7 +95,7 @@ def bad_corpus(root: Path) -> Path:
 
 
 def stored_texts(settings: Settings) -> str:
-    from rag import store
+    from rag.index import store
 
     data = store.chunk_collection(store.open_client(settings), settings).get(include=["documents"])
     return "\n".join(data["documents"] or [])

@@ -15,12 +15,12 @@ import pytest
 from conftest import SAMPLE_NOTE, venv_bin
 from typer.testing import CliRunner
 
-from rag.chat import Chat, Command, heading_path, parse_command, privacy_note, servers
-from rag.chat_render import Exchange, transcript_markdown
-from rag.cli import app
-from rag.config import Settings
-from rag.errors import LLMError
-from rag.records import Answer, Citation
+from rag.core.config import Settings
+from rag.core.errors import LLMError
+from rag.core.records import Answer, Citation
+from rag.faces.chat import Chat, Command, heading_path, parse_command, privacy_note, servers
+from rag.faces.chat_render import Exchange, transcript_markdown
+from rag.faces.cli import app
 
 ART26 = "What does Article 26 of the CoE Convention require?"
 
@@ -306,7 +306,7 @@ def test_chat_on_an_empty_index_exits_1_with_one_line(fake_embeddings: None) -> 
 
 
 def test_piped_chat_answers_from_a_real_store(fake_embeddings: None, sample_corpus: Path, tmp_path: Path) -> None:
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     ingest([sample_corpus], Settings.from_env())
     script = "What does Article 26 of the Sample Convention require?\nAnd Article 10?\n/sources\n/bogus\n/quit\n"
@@ -328,9 +328,9 @@ def test_an_llm_engine_streams_and_condenses_follow_ups(
     from langchain_core.language_models import GenericFakeChatModel
     from langchain_core.messages import AIMessage
 
-    from rag.assistant import Assistant
-    from rag.ingest import ingest
-    from rag.llm import LLMEngine
+    from rag.answer.assistant import Assistant
+    from rag.answer.llm import LLMEngine
+    from rag.ingest.pipeline import ingest
 
     ingest([sample_corpus], Settings.from_env())
     replies = [
@@ -421,7 +421,7 @@ def test_chat_end_to_end_in_a_terminal(real_home: Path, tmp_path: Path) -> None:
 def test_history_falls_back_to_memory_when_the_home_is_read_only(tmp_path: Path) -> None:
     from prompt_toolkit.history import FileHistory, InMemoryHistory
 
-    from rag.chat import _history
+    from rag.faces.chat import _history
 
     assert isinstance(_history(tmp_path / "home" / "chat_history"), FileHistory)
     blocked = tmp_path / "file"

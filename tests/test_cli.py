@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from rag.cli import app
+from rag.faces.cli import app
 
 runner = CliRunner()
 

@@ -33,7 +33,7 @@ def test_ingest_then_ask_through_the_console_script(tmp_path: Path) -> None:
 
 def test_help_imports_nothing_heavy() -> None:
     code = (
-        "import sys; from rag.cli import app; from typer.testing import CliRunner;"
+        "import sys; from rag.faces.cli import app; from typer.testing import CliRunner;"
         "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0;"
         "r = CliRunner().invoke(app, ['ask', '--help']); assert r.exit_code == 0;"
         "heavy = ('torch', 'chromadb', 'langchain_core', 'sentence_transformers', 'rich');"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import CORPUS, REPO
 
-from rag import embed, onnx_embed
-from rag.chunk import chunk_document
-from rag.load import discover, load_document
+from rag.index import embed, onnx_embed
+from rag.ingest.chunk import chunk_document
+from rag.ingest.load import discover, load_document
 
 EDGE_CASES = [
     "",

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from rag.assistant import Assistant
-from rag.config import Settings
-from rag.evaluate import evaluate, load_gold
+from rag.answer.assistant import Assistant
+from rag.answer.evaluate import evaluate, load_gold
+from rag.core.config import Settings
 
 pytestmark = pytest.mark.slow
 GOLD = REPO / "tests" / "gold" / "gold.jsonl"

@@ -1,9 +1,9 @@
 """Sentence selection of the extractive engine, on hand-made retrievals (no model)."""
 
-from rag.extractive import select
-from rag.query import parse
-from rag.records import Chunk, DocMeta, Hit
-from rag.retrieve import Retrieval
+from rag.answer.extractive import select
+from rag.core.records import Chunk, DocMeta, Hit
+from rag.retrieve.hybrid import Retrieval
+from rag.retrieve.query import parse
 
 
 def hit(doc_id: str, jurisdiction: str, text: str, dense: float) -> Hit:

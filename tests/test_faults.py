@@ -21,9 +21,9 @@ from chroma_server import ChromaServer, Snapshot, assert_same_index, expected, m
 from conftest import CORPUS, venv_bin
 from typer.testing import CliRunner
 
-from rag.cli import app
-from rag.config import Settings
-from rag.ingest import ingest
+from rag.core.config import Settings
+from rag.faces.cli import app
+from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]
 pytestmark = pytest.mark.slow
@@ -187,7 +187,7 @@ def lock_held(home: Path) -> bool:
 def test_concurrent_commands_wait_or_are_told_and_readers_see_a_whole_index(
     notes: Path, sample_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.assistant import Assistant
+    from rag.answer.assistant import Assistant
 
     home = tmp_path / "home"
     monkeypatch.setenv("RAG_HOME", str(home))

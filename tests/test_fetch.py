@@ -17,10 +17,10 @@ import yaml
 from test_formats import SAMPLE_HTML, TREATY_PAGES, make_pdf
 from typer.testing import CliRunner
 
-from rag.config import REPO_ROOT, Settings
-from rag.errors import RagError
-from rag.fetch import Source, fetch, load_catalog, present
-from rag.load import load_document
+from rag.core.config import REPO_ROOT, Settings
+from rag.core.errors import RagError
+from rag.ingest.fetch import Source, fetch, load_catalog, present
+from rag.ingest.load import load_document
 
 PDF = make_pdf(TREATY_PAGES, title="Sample Treaty")
 HTML = SAMPLE_HTML.encode("utf-8")
@@ -270,7 +270,7 @@ def test_repository_sources_yaml() -> None:
 
 
 def test_corpus_fetch_command(server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.cli import app
+    from rag.faces.cli import app
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
@@ -326,7 +326,7 @@ def test_corpus_fetch_command(server: Server, tmp_path: Path, monkeypatch: pytes
 def test_corpus_fetch_then_ingest(
     server: Server, tmp_path: Path, fake_embeddings: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.cli import app
+    from rag.faces.cli import app
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.followup import contextualise, is_followup, phrase, subjects, topic_words, with_article
+from rag.answer.followup import contextualise, is_followup, phrase, subjects, topic_words, with_article
 
 ART26 = "What does Article 26 of the CoE Convention require?"
 
@@ -111,8 +111,8 @@ def test_names_read_naturally() -> None:
 
 @pytest.mark.slow
 def test_the_eu_followup_retrieves_article_8_of_the_directive(real_home: Path) -> None:
-    from rag.assistant import Assistant
-    from rag.config import Settings
+    from rag.answer.assistant import Assistant
+    from rag.core.config import Settings
 
     assistant = Assistant(Settings.from_env())
     first = assistant.ask(ART26)

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rag.chunk import chunk_document
-from rag.errors import LoadError
-from rag.load import discover, load_document
+from rag.core.errors import LoadError
+from rag.ingest.chunk import chunk_document
+from rag.ingest.load import discover, load_document
 
 TREATY_PAGES = [
     [
@@ -286,7 +286,7 @@ def test_text_in_legacy_encodings(tmp_path: Path) -> None:
 
 
 def test_ingest_and_ask_over_pdf_docx_html(tmp_path: Path, fake_embeddings: None) -> None:
-    from rag.cli import app
+    from rag.faces.cli import app
 
     folder = tmp_path / "mixed"
     folder.mkdir()

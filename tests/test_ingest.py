@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import store
-from rag.config import Settings
-from rag.errors import CorpusNotFound, StoreBusy
-from rag.ingest import ingest
+from rag.core.config import Settings
+from rag.core.errors import CorpusNotFound, StoreBusy
+from rag.index import store
+from rag.ingest.pipeline import ingest
 
 
 def chunk_texts(settings: Settings) -> list[str]:

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, official_or_skip
 
-from rag.assistant import Assistant
-from rag.config import Settings
-from rag.extractive import REFUSAL
-from rag.ingest import ingest
+from rag.answer.assistant import Assistant
+from rag.answer.extractive import REFUSAL
+from rag.core.config import Settings
+from rag.ingest.pipeline import ingest
 
 pytestmark = pytest.mark.slow
 ARTICLE_26 = "What does Article 26 of the Council of Europe Convention require?"
@@ -37,7 +37,7 @@ def test_the_law_of_the_city_the_facts_are_set_in_is_quoted(real_home: Path) -> 
 def test_a_named_instrument_is_looked_up_in_the_store_only_when_the_passages_lack_it(
     real_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag import store
+    from rag.index import store
 
     scans: list[str] = []
     scan = store.contains

@@ -16,12 +16,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from rag.assistant import Assistant, make_engine
-from rag.config import Settings
-from rag.errors import LLMConfigError, LLMError, PromptError
-from rag.extractive import REFUSAL
-from rag.llm import LLMEngine, Spec, explain, make_chat_model, normalise_marks, parse_spec
-from rag.prompts import PROMPTS_DIR, load_prompts
+from rag.answer.assistant import Assistant, make_engine
+from rag.answer.extractive import REFUSAL
+from rag.answer.llm import LLMEngine, Spec, explain, make_chat_model, normalise_marks, parse_spec
+from rag.answer.prompts import PROMPTS_DIR, load_prompts
+from rag.core.config import Settings
+from rag.core.errors import LLMConfigError, LLMError, PromptError
 
 INJECTION = """---
 title: "Notes from a seminar"
@@ -85,7 +85,7 @@ def scripted(*replies: str, error: Exception | None = None) -> ScriptedChat:
 
 @pytest.fixture
 def settings(sample_corpus: Path, fake_embeddings: None) -> Settings:
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     settings = Settings.from_env(corpus=sample_corpus)
     ingest(None, settings)
@@ -307,7 +307,7 @@ def test_a_real_client_against_a_closed_port_gives_an_llm_error(settings: Settin
 
 
 def test_injected_text_stays_inside_its_passage(settings: Settings, sample_corpus: Path) -> None:
-    from rag.ingest import ingest
+    from rag.ingest.pipeline import ingest
 
     clean = scripted(GOOD)
     ask(settings, clean)
@@ -336,6 +336,6 @@ def test_injected_text_stays_inside_its_passage(settings: Settings, sample_corpu
 
 
 def test_importing_the_llm_modules_stays_light() -> None:
-    code = "import sys, rag.llm, rag.verify, rag.prompts; print(any(m.startswith('langchain') for m in sys.modules))"
+    code = "import sys, rag.answer.llm, rag.answer.verify, rag.answer.prompts; print(any(m.startswith('langchain') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

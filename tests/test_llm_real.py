@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.assistant import Assistant
-from rag.config import Settings
-from rag.extractive import REFUSAL
-from rag.llm import LLMEngine
-from rag.records import Answer
-from rag.verify import SUPPORT_THRESHOLD, claims, support, verify
+from rag.answer.assistant import Assistant
+from rag.answer.extractive import REFUSAL
+from rag.answer.llm import LLMEngine
+from rag.answer.verify import SUPPORT_THRESHOLD, claims, support, verify
+from rag.core.config import Settings
+from rag.core.records import Answer
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ def server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 
 def run(engine: LLMEngine, question: str) -> tuple[Answer, Answer, list[str]]:
     """The engine's raw answer (streamed), the verified one, and the streamed tokens."""
-    from rag.embed import make_embeddings
+    from rag.index.embed import make_embeddings
 
     assistant = Assistant(Settings.from_env(), engine=engine)
     retrieval = assistant.retrieve(question, K)
@@ -117,7 +117,7 @@ def run(engine: LLMEngine, question: str) -> tuple[Answer, Answer, list[str]]:
 
 def audit(engine: LLMEngine, name: str) -> dict[str, int]:
     """Ask the questions; check the plumbing and that the verifier's verdicts hold up when recomputed."""
-    from rag.embed import make_embeddings
+    from rag.index.embed import make_embeddings
 
     minilm = make_embeddings("minilm")
     counts = {"answers": 0, "citations": 0, "invented": 0, "invented_caught": 0, "unsupported": 0, "caught": 0}
@@ -158,7 +158,7 @@ def audit(engine: LLMEngine, name: str) -> dict[str, int]:
 
 
 def test_gemma_in_process_chosen_by_rag_llm(real_home: Path, gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rag.assistant import make_engine
+    from rag.answer.assistant import make_engine
 
     monkeypatch.setenv("RAG_LLM", f"llamacpp:{gguf}")
     engine = make_engine(Settings.from_env())

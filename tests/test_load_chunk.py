@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE_NOTE, official_or_skip
 
-from rag.chunk import MAX_CHARS, chunk_document
-from rag.errors import LoadError
-from rag.load import discover, load_document
+from rag.core.errors import LoadError
+from rag.ingest.chunk import MAX_CHARS, chunk_document
+from rag.ingest.load import discover, load_document
 
 
 def test_front_matter_becomes_metadata(tmp_path: Path) -> None:

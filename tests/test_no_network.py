@@ -19,10 +19,10 @@ from chroma_server import ChromaServer, untouched
 from conftest import venv_bin
 from typer.testing import CliRunner
 
-from rag.assistant import Assistant
-from rag.cli import app
-from rag.config import Settings
-from rag.ingest import ingest
+from rag.answer.assistant import Assistant
+from rag.core.config import Settings
+from rag.faces.cli import app
+from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]
 pytestmark = pytest.mark.slow
@@ -97,7 +97,7 @@ def ingest_ask_and_chat(corpus: Path, chat_commands: str = "") -> None:
 def test_the_embedded_store_and_the_real_model_open_no_connection(
     guard: Guard, sample_corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag import embed
+    from rag.index import embed
 
     embed._sentence_transformer.cache_clear()  # load the model under the guard, as a fresh process would
     for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # rag must set these itself

@@ -1,7 +1,7 @@
 """Pinpoints read from headings and compared the way a lawyer would."""
 
-from rag import pinpoint as pp
-from rag.query import find_pinpoints, parse
+from rag.core import pinpoint as pp
+from rag.retrieve.query import find_pinpoints, parse
 
 
 def test_headings_name_their_pinpoints() -> None:

@@ -2,11 +2,11 @@
 
 from dataclasses import replace
 
-from rag import coverage
-from rag.keyword import tokens
-from rag.query import expand
-from rag.records import Chunk, DocMeta, Hit
-from rag.retrieve import binding_first, diverse, with_local_law
+from rag.core.records import Chunk, DocMeta, Hit
+from rag.index.keyword import tokens
+from rag.retrieve import coverage
+from rag.retrieve.hybrid import binding_first, diverse, with_local_law
+from rag.retrieve.query import expand
 
 VOCABULARY = {
     "criminal",

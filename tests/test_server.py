@@ -11,12 +11,12 @@ from chroma_server import ChromaServer, free_port, snapshot, untouched
 from conftest import CORPUS
 from typer.testing import CliRunner
 
-from rag import store
-from rag.assistant import Assistant
-from rag.cli import app
-from rag.config import Settings
-from rag.errors import StoreBusy
-from rag.ingest import ingest
+from rag.answer.assistant import Assistant
+from rag.core.config import Settings
+from rag.core.errors import StoreBusy
+from rag.faces.cli import app
+from rag.index import store
+from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]
 pytestmark = pytest.mark.slow

@@ -13,9 +13,9 @@ import pytest
 from conftest import REPO, venv_bin
 from typer.testing import CliRunner
 
-from rag.cli import app
-from rag.records import Answer, Citation
-from rag.sessions import (
+from rag.core.records import Answer, Citation
+from rag.faces.cli import app
+from rag.faces.sessions import (
     RESULTS,
     Question,
     SessionOutputError,
@@ -317,8 +317,8 @@ questions:
 
 
 def ingest_sample(corpus: Path) -> None:
-    from rag.config import Settings
-    from rag.ingest import ingest
+    from rag.core.config import Settings
+    from rag.ingest.pipeline import ingest
 
     report = ingest([corpus], Settings.from_env())
     assert not report.failed
@@ -380,8 +380,8 @@ def test_judges_session_passes_on_the_real_index(real_home: Path, tmp_path: Path
 
 @pytest.mark.usefixtures("fake_embeddings")
 def test_killed_run_resumes_with_every_question_once(sample_corpus: Path, tmp_path: Path) -> None:
-    from rag import store
-    from rag.config import Settings
+    from rag.core.config import Settings
+    from rag.index import store
 
     ingest_sample(sample_corpus)
     script = write(tmp_path, SAMPLE_SCRIPT)

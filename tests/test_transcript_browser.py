@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rag import transcript
-from rag.records import Answer, Citation
-from rag.sessions import Check, Question, Result, Script
+from rag.core.records import Answer, Citation
+from rag.faces import transcript
+from rag.faces.sessions import Check, Question, Result, Script
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rag.embed import make_embeddings
-from rag.extractive import REFUSAL
-from rag.query import parse
-from rag.records import Answer, Chunk, Citation, DocMeta, Hit
-from rag.retrieve import Retrieval
-from rag.verify import SUPPORT_THRESHOLD, Claim, Scorer, claims, support, verify
+from rag.answer.extractive import REFUSAL
+from rag.answer.verify import SUPPORT_THRESHOLD, Claim, Scorer, claims, support, verify
+from rag.core.records import Answer, Chunk, Citation, DocMeta, Hit
+from rag.index.embed import make_embeddings
+from rag.retrieve.hybrid import Retrieval
+from rag.retrieve.query import parse
 
 LABELS = Path(__file__).parent / "data" / "support_labels.jsonl"
 GOLD = Path(__file__).parent / "gold" / "gold.jsonl"
@@ -41,7 +41,7 @@ def retrieval() -> Retrieval:
 
 
 def answer(text: str, numbers: tuple[int, ...] = (1, 2, 3)) -> Answer:
-    from rag.cite import citations_for
+    from rag.answer.citations import citations_for
 
     cites = [c for c in citations_for(retrieval().hits) if c.n in numbers]
     return Answer("What does Article 26 require?", text, False, "llm:test", cites)
@@ -168,7 +168,7 @@ def test_a_label_split_at_an_abbreviation_is_not_an_uncited_sentence() -> None:
     quote = "It asks whether victims are not jailed for acts that were a direct result of their trafficking."
     hits = [hit("tvpa", "22 U.S.C. 7106(b)(2)", quote, "Trafficking Victims Protection Act", "Pub. L. 106-386")]
     found = Retrieval(hits=hits, best=0.8, parsed=parse("TVPA jailing victims?"))
-    from rag.cite import citations_for
+    from rag.answer.citations import citations_for
 
     text = f"22 U.S.C. 7106(b)(2), Pub. L. 106-386: {quote} [1]"
     result = verify(Answer("q", text, False, "extractive", citations_for(hits)), found, make_embeddings("hash"))
@@ -207,8 +207,8 @@ def test_thresholds_hold_on_the_labelled_set_with_minilm() -> None:
 
 @pytest.mark.slow
 def test_extractive_answers_are_fully_verified_over_the_gold_questions(real_home: Path) -> None:
-    from rag.assistant import Assistant
-    from rag.config import Settings
+    from rag.answer.assistant import Assistant
+    from rag.core.config import Settings
 
     assistant = Assistant(Settings.from_env())
     answered = 0

@@ -1,0 +1,99 @@
+"""The one library call behind every face: ask a question, get an Answer."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from rag.core.config import Settings
+from rag.core.errors import BadQuestion, EmptyQuestion
+from rag.core.records import Answer
+from rag.retrieve.hybrid import RELEVANCE_FLOOR, Retrieval, Retriever
+
+MAX_QUESTION_CHARS = 4000
+
+
+class Engine(Protocol):
+    name: str
+
+    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer: ...
+
+
+def clean_question(question: str) -> str:
+    """The question without control characters; EmptyQuestion or BadQuestion when unusable."""
+    text = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in question)
+    text = " ".join(text.split())
+    if not text:
+        raise EmptyQuestion('the question is empty; type a question, e.g. rag ask "Is Article 26 binding?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuestion(
+            f"the question is {len(text):,} characters; keep it under {MAX_QUESTION_CHARS:,} "
+            "(ask about one point at a time)"
+        )
+    return text
+
+
+def make_engine(settings: Settings) -> Engine:
+    if settings.llm:
+        from rag.answer.llm import LLMEngine
+
+        return LLMEngine(settings.llm)
+    from rag.answer.extractive import ExtractiveEngine
+
+    return ExtractiveEngine(settings.embeddings)
+
+
+class Assistant:
+    """Keeps the model, store and engine open across questions (chat, sessions, eval)."""
+
+    def __init__(
+        self, settings: Settings, engine: Engine | None = None, on_wait: Callable[[str], Any] | None = None
+    ) -> None:
+        self.settings = settings
+        self.engine = engine or make_engine(settings)
+        self.on_wait = on_wait
+        self._retriever: Retriever | None = None
+
+    @property
+    def floor(self) -> float:
+        return self.settings.min_score or RELEVANCE_FLOOR
+
+    def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
+        from rag.index import store
+
+        with store.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
+            if self._retriever is None:
+                self._retriever = Retriever(self.settings)
+            else:
+                self._retriever.refresh()
+            return self._retriever.search(question, k or self.settings.k, filters)
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: dict[str, str] | None = None,
+        on_token: Callable[[str], Any] | None = None,
+    ) -> Answer:
+        from rag.answer.verify import verify
+
+        question = clean_question(question)
+        t0 = time.perf_counter()
+        retrieval = self.retrieve(question, k, filters)
+        t1 = time.perf_counter()
+        if on_token is not None and hasattr(self.engine, "stream"):
+            answer = self.engine.stream(question, retrieval, self.floor, on_token)
+        else:
+            answer = self.engine.answer(question, retrieval, self.floor)
+        embeddings = self._retriever.embeddings if self._retriever is not None else None
+        answer = verify(answer, retrieval, embeddings=embeddings)
+        t2 = time.perf_counter()
+        answer.timings_ms = {"retrieve": (t1 - t0) * 1000, "answer": (t2 - t1) * 1000, "total": (t2 - t0) * 1000}
+        return answer
+
+
+def ask(question: str, settings: Settings, k: int | None = None, filters: dict[str, str] | None = None) -> Answer:
+    """One question, one answer (the `rag ask` command)."""
+    return Assistant(settings).ask(question, k, filters)

@@ -1,0 +1,146 @@
+"""Retrieval and refusal metrics on a gold set of questions with their expected sources."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.core import pinpoint as pp
+from rag.core.errors import RagError
+from rag.core.records import Hit
+
+
+@dataclass(frozen=True)
+class Expected:
+    doc: str
+    pinpoint: str | None
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    id: str
+    question: str
+    expected: tuple[Expected, ...]
+    answerable: bool
+    style: str = ""
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    question: str
+    answerable: bool
+    refused: bool
+    doc_recall: float
+    pin_recall: float
+    reciprocal_rank: float
+    retrieve_ms: float
+    top: list[str] = field(default_factory=list)
+
+
+@dataclass
+class EvalReport:
+    k: int
+    questions: int
+    doc_recall: float
+    pin_recall: float
+    mrr: float
+    refusal_accuracy: float
+    false_refusals: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    results: list[QuestionResult] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("results")
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in data.items()}
+
+
+def load_gold(path: Path) -> list[GoldItem]:
+    """Read GOLD.jsonl; a malformed line is a RagError naming the line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise RagError(f"{path}: cannot read the gold set ({exc.strerror})") from None
+    items = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            expected = tuple(Expected(e["doc"], e.get("pinpoint")) for e in raw.get("expected", []))
+            items.append(
+                GoldItem(
+                    str(raw["id"]),
+                    str(raw["question"]),
+                    expected,
+                    bool(raw.get("answerable", True)),
+                    str(raw.get("style", "")),
+                )
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RagError(f"{path}:{number}: not a gold item ({exc}); see README 'Evaluation'") from None
+    if not items:
+        raise RagError(f"{path}: no questions in the gold set")
+    return items
+
+
+def score_hits(item: GoldItem, hits: list[Hit]) -> tuple[float, float, float]:
+    """Document recall, pinpoint recall and reciprocal rank of the first expected document."""
+    if not item.expected:
+        return 1.0, 1.0, 1.0
+    docs = [h.chunk.doc_id for h in hits]
+    wanted_docs = {e.doc for e in item.expected}
+    doc_recall = sum(d in docs for d in wanted_docs) / len(wanted_docs)
+    pin_found = 0
+    for e in item.expected:
+        if any(
+            h.chunk.doc_id == e.doc and (e.pinpoint is None or pp.matches(e.pinpoint, h.chunk.pinpoint)) for h in hits
+        ):
+            pin_found += 1
+    rr = next((1.0 / (i + 1) for i, d in enumerate(docs) if d in wanted_docs), 0.0)
+    return doc_recall, pin_found / len(item.expected), rr
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
+    """Ask every gold question through the assistant's retriever and engine."""
+    results = []
+    for item in items:
+        t0 = time.perf_counter()
+        retrieval = assistant.retrieve(item.question, k)
+        ms = (time.perf_counter() - t0) * 1000
+        answer = assistant.engine.answer(item.question, retrieval, assistant.floor)
+        d, p, rr = score_hits(item, retrieval.hits)
+        top = [f"{h.chunk.doc_id}|{h.chunk.pinpoint}" for h in retrieval.hits]
+        results.append(QuestionResult(item.id, item.question, item.answerable, answer.refused, d, p, rr, ms, top))
+    answerable = [r for r in results if r.answerable]
+    unanswerable = [r for r in results if not r.answerable]
+    latencies = [r.retrieve_ms for r in results]
+
+    def mean(values: list[float]) -> float:
+        return statistics.fmean(values) if values else 0.0
+
+    return EvalReport(
+        k=k,
+        questions=len(results),
+        doc_recall=mean([r.doc_recall for r in answerable]),
+        pin_recall=mean([r.pin_recall for r in answerable]),
+        mrr=mean([r.reciprocal_rank for r in answerable]),
+        refusal_accuracy=mean([1.0 if r.refused else 0.0 for r in unanswerable]),
+        false_refusals=mean([1.0 if r.refused else 0.0 for r in answerable]),
+        latency_p50_ms=percentile(latencies, 0.5),
+        latency_p95_ms=percentile(latencies, 0.95),
+        results=results,
+    )

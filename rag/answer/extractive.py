@@ -1,0 +1,179 @@
+"""The default engine: answers made only of sentences quoted from the retrieved passages."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.core import sentences
+from rag.core.records import Answer, Hit
+from rag.index.keyword import tokens
+from rag.retrieve.hybrid import Retrieval
+
+REFUSAL = "The indexed sources do not address this."
+# Binding instruments and judgments first, then guidance, then reports and plans, then news.
+AUTHORITY = {
+    "treaty": 0,
+    "eu-law": 0,
+    "national-law": 0,
+    "case-law": 0,
+    "guidance": 1,
+    "report": 2,
+    "action-plan": 2,
+    "conference": 3,
+}
+MAX_SOURCES = 4
+MAX_SENTENCES = 7
+RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
+PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
+SENTENCE_SHARE = 0.75  # and a sentence when it scores this share
+LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with it
+
+
+def authority(hit: Hit) -> int:
+    return AUTHORITY.get(hit.chunk.meta.type or "", 2)
+
+
+def label(hit: Hit) -> str:
+    """How a lawyer names the source in one breath: 'Article 26, CETS No. 197'."""
+    meta = hit.chunk.meta
+    name = meta.citation or meta.title
+    return f"{hit.chunk.pinpoint}, {name}" if hit.chunk.pinpoint else name
+
+
+def _weights(question: str, hits: list[Hit]) -> dict[str, float]:
+    """Question words weighted by how rare they are among the retrieved passages."""
+    q_terms = set(tokens(question))
+    docs = [set(tokens(h.chunk.text)) for h in hits] or [set()]
+    return {t: 1.0 + math.log((1 + len(docs)) / (1 + sum(t in d for d in docs))) for t in q_terms}
+
+
+def _lexical(sentence: str, weights: dict[str, float]) -> float:
+    """Weighted share of the question's words that the sentence contains (0..1)."""
+    words = set(tokens(sentence))
+    total = sum(weights.values())
+    if not words or not total:
+        return 0.0
+    return sum(w for t, w in weights.items() if t in words) / total
+
+
+def _clean(sentence: str) -> str | None:
+    text = re.sub(r"^\s*(?:[-*•]|#+)\s*", "", sentence).strip()
+    text = re.sub(r"\*\*|__|`", "", text)
+    if text.startswith("|") or len(text) < 25:
+        return None
+    return text
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(tokens(a)), set(tokens(b))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
+
+
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    rank: int  # retrieval rank
+    sentences: list[str]
+    scores: list[float]
+
+    @property
+    def best(self) -> float:
+        return max(self.scores, default=0.0)
+
+
+def select(
+    question: str, retrieval: Retrieval, embed: Callable[[list[str]], list[list[float]]] | None = None
+) -> list[tuple[Hit, list[str]]]:
+    """The passages to quote, most authoritative first, each with the sentences that answer.
+
+    A sentence scores by its meaning (embedding similarity to the question) and by the question's
+    rarer words it contains; a passage is quoted only if its best sentence is close to the best of all.
+    """
+    if not retrieval.hits:
+        return []
+    floor = retrieval.best - RELEVANT_MARGIN
+    local = retrieval.local()  # the law of the place the facts are set in is quoted even when it is worded apart
+    relevant = [h for h in retrieval.hits if h.exact or h is local or (h.dense or 0.0) >= floor] or retrieval.hits[:1]
+    weights = _weights(question, relevant)
+    candidates = []
+    for rank, hit in enumerate(relevant[: MAX_SOURCES + 1]):
+        text = hit.chunk.text
+        found = [s for a, b in sentences.split(text) if (s := _clean(text[a:b]))]
+        if found:
+            candidates.append(_Candidate(hit, rank, found, [_lexical(s, weights) for s in found]))
+    if embed is not None and retrieval.query_vector and candidates:
+        vectors = embed([s for c in candidates for s in c.sentences])
+        it = iter(vectors)
+        for c in candidates:
+            c.scores = [0.5 * _dot(retrieval.query_vector, next(it)) + 0.5 * lex for lex in c.scores]
+    if not candidates:
+        return []
+    top = max(c.best for c in candidates)  # the shares below are of the best plain score
+    kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0 or c.hit is local]
+    kept.sort(key=lambda c: (authority(c.hit), c.hit is not local, c.rank))
+    chosen: list[tuple[Hit, list[str]]] = []
+    picked: list[str] = []
+    for i, c in enumerate(kept):
+        order = sorted(range(len(c.sentences)), key=lambda j: (-c.scores[j], j))
+        take = 2 if i == 0 else 1
+        best = [
+            j
+            for j in order
+            if c.scores[j] >= SENTENCE_SHARE * top and not any(_similar(c.sentences[j], p) for p in picked)
+        ][:take]
+        if not best and (i == 0 or c.hit is local):
+            best = order[:1]
+        # A short lead sentence ("... if three conditions are all met.") is followed by what it announces.
+        wanted = set(best) | {j + 1 for j in best if j + 1 < len(c.sentences) and len(c.sentences[j]) < LEAD_CHARS}
+        said = [c.sentences[j] for j in sorted(wanted)]
+        if said:
+            chosen.append((c.hit, said))
+            picked.extend(said)
+        if len(chosen) == MAX_SOURCES or len(picked) >= MAX_SENTENCES:
+            break
+    return chosen
+
+
+def refusal(question: str, retrieval: Retrieval, engine: str) -> Answer:
+    """The plain refusal, with the nearest sources so the user can check for themselves."""
+    from rag.answer.citations import citations_for
+
+    answer = Answer(question, REFUSAL, True, engine, citations_for(retrieval.hits[:3], verified=False))
+    if retrieval.uncovered:
+        answer.warnings.append("nothing in the indexed sources on: " + ", ".join(retrieval.uncovered))
+    return answer
+
+
+class ExtractiveEngine:
+    """Cannot invent: every sentence of its answer is a sentence of a cited passage."""
+
+    name = "extractive"
+
+    def __init__(self, embeddings: str | None = None) -> None:
+        self._embeddings = embeddings
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        from rag.index.embed import make_embeddings
+
+        return make_embeddings(self._embeddings or "minilm").embed_documents(texts)
+
+    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
+        from rag.answer.citations import citations_for
+
+        if not retrieval.addresses(floor):
+            return refusal(question, retrieval, self.name)
+        chosen = select(question, retrieval, self._embed if self._embeddings else None)
+        if not chosen:
+            return refusal(question, retrieval, self.name)
+        cites = citations_for([hit for hit, _ in chosen])
+        lines = [
+            f"{label(hit)}: " + " ".join(f"{s} [{n}]" for s in said) for n, (hit, said) in enumerate(chosen, start=1)
+        ]
+        return Answer(question, "\n".join(lines), False, self.name, cites)

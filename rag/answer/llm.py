@@ -1,0 +1,329 @@
+"""Opt-in LLM engines: a LangChain chat model chosen by RAG_LLM answers from the numbered passages."""
+
+from __future__ import annotations
+
+import atexit
+import html
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.answer.prompts import Prompts, load_prompts
+from rag.core.errors import LLMConfigError, LLMError, RagError
+from rag.core.records import Answer, Hit
+from rag.retrieve.hybrid import Retrieval
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import BaseMessage
+
+FORMS = "openai:MODEL@http://HOST:PORT/v1, openai:MODEL, ollama:MODEL or llamacpp:/path/to/model.gguf"
+TIMEOUT = 120.0  # seconds for one answer from a model server
+MAX_TOKENS = 512
+N_CTX = 8192  # llama.cpp context: the prompt with five passages is about 2,000 tokens
+# llama.cpp's own default: half the cores. Its threads spin at every step, so on a busy 2-core machine
+# two threads ran five times slower than one (52 s against 9 s for the same 60 tokens).
+N_THREADS = max(1, (os.cpu_count() or 2) // 2)
+LLAMA_CPP_INSTALL = (
+    'CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON" '
+    "pip install 'llama-cpp-python[server]'"
+)
+_TAG = re.compile(r"<(/?\s*passages?\b)", re.IGNORECASE)
+# Marker styles small models use instead of [n]: [1, 2], [Passage 1], [passage 1][2].
+_LOOSE_MARK = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A parsed RAG_LLM value."""
+
+    provider: str  # openai, ollama or llamacpp
+    model: str
+    url: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{Path(self.model).name if self.provider == 'llamacpp' else self.model}"
+
+    @property
+    def where(self) -> str:
+        """The server or file a failure message should name."""
+        if self.provider == "llamacpp":
+            return self.model
+        if self.provider == "ollama":
+            return self.url or ollama_host()
+        return self.url or "the OpenAI API"
+
+
+def parse_spec(spec: str) -> Spec:
+    """openai:MODEL[@URL], ollama:MODEL[@URL] or llamacpp:PATH.gguf; LLMConfigError otherwise."""
+    provider, sep, rest = spec.strip().partition(":")
+    provider = provider.lower()
+    if not sep or not rest or provider not in ("openai", "ollama", "llamacpp"):
+        raise LLMConfigError(f"RAG_LLM={spec!r} is not an engine; use {FORMS}")
+    if provider == "llamacpp":
+        path = Path(rest).expanduser()
+        if path.suffix.lower() != ".gguf":
+            raise LLMConfigError(f"RAG_LLM={spec!r}: give the path of a .gguf model file, e.g. llamacpp:/models/m.gguf")
+        if not path.is_file():
+            raise LLMConfigError(f"RAG_LLM={spec!r}: no model file at {path}; check the path")
+        return Spec("llamacpp", str(path.resolve()))
+    model, at, url = rest.partition("@")
+    if not model or (at and not re.match(r"https?://[^/\s]+", url)):
+        raise LLMConfigError(f"RAG_LLM={spec!r} is malformed; use {FORMS}")
+    return Spec(provider, model, url.rstrip("/") if at else None)
+
+
+def ollama_host() -> str:
+    host = os.environ.get("OLLAMA_HOST") or "http://127.0.0.1:11434"
+    return host if host.startswith(("http://", "https://")) else f"http://{host}"
+
+
+def make_chat_model(spec: Spec, max_tokens: int = MAX_TOKENS) -> BaseChatModel:
+    """The LangChain chat model for a spec; LLMConfigError names the package to install."""
+    if spec.provider == "openai":
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:
+            raise LLMConfigError("RAG_LLM=openai:... needs langchain-openai: pip install langchain-openai") from None
+        return ChatOpenAI(
+            model=spec.model,
+            base_url=spec.url,
+            api_key=os.environ.get("OPENAI_API_KEY", "not-needed"),  # type: ignore[arg-type]
+            temperature=0,
+            timeout=TIMEOUT,
+            max_retries=1,
+            max_completion_tokens=max_tokens,
+            # OpenAI-compatible servers (llama.cpp, vLLM) read the older max_tokens; unbounded without it.
+            extra_body={"max_tokens": max_tokens} if spec.url and "api.openai.com" not in spec.url else None,
+        )
+    if spec.provider == "ollama":
+        try:
+            from langchain_ollama import ChatOllama
+        except ImportError:
+            raise LLMConfigError("RAG_LLM=ollama:... needs langchain-ollama: pip install langchain-ollama") from None
+        return ChatOllama(
+            model=spec.model,
+            base_url=spec.url or ollama_host(),
+            temperature=0,
+            num_predict=max_tokens,
+            client_kwargs={"timeout": TIMEOUT},
+        )
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise LLMConfigError(f"RAG_LLM=llamacpp:... needs llama-cpp-python: {LLAMA_CPP_INSTALL}") from None
+    return _llamacpp_chat_class()(model_path=spec.model, max_tokens=max_tokens)
+
+
+@lru_cache(maxsize=2)
+def _llama(path: str) -> Any:
+    """One loaded llama.cpp model per file, shared by every engine in the process."""
+    from llama_cpp import Llama
+
+    try:
+        llm = Llama(model_path=path, n_ctx=N_CTX, n_threads=N_THREADS, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise LLMConfigError(f"llama.cpp cannot load {path} ({exc}); check that it is a GGUF model file") from None
+    atexit.register(llm.close)  # freed while the interpreter is whole; left to __del__ it fails noisily at shutdown
+    meta = llm.metadata
+    if "tokenizer.chat_template" not in meta and meta.get("general.architecture", "").startswith("gemma"):
+        llm.chat_format = "gemma"  # no template in the file; llama.cpp would fall back to Llama 2's turn markers
+    return llm
+
+
+@lru_cache(maxsize=1)
+def _llamacpp_chat_class() -> Any:
+    """A minimal chat model over llama_cpp.Llama.create_chat_completion (no langchain-community needed)."""
+    from langchain_core.callbacks import CallbackManagerForLLMRun
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    roles = {"system": "system", "human": "user", "ai": "assistant"}
+
+    class LlamaCppChat(BaseChatModel):
+        model_path: str
+        max_tokens: int = MAX_TOKENS
+        temperature: float = 0.0
+
+        @property
+        def _llm_type(self) -> str:
+            return "llama-cpp-python"
+
+        def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> dict[str, Any]:
+            chat = [{"role": roles.get(m.type, "user"), "content": m.text} for m in messages]
+            if _llama(self.model_path).chat_format == "gemma" and len(chat) > 1 and chat[0]["role"] == "system":
+                # Gemma has no system turn (llama.cpp drops it): its own template puts it before the first user turn.
+                chat[1] = {"role": chat[1]["role"], "content": chat[0]["content"] + "\n\n" + chat[1]["content"]}
+                chat = chat[1:]
+            return {"messages": chat, "temperature": self.temperature, "max_tokens": self.max_tokens, "stop": stop}
+
+        def _generate(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> ChatResult:
+            out = _llama(self.model_path).create_chat_completion(**self._request(messages, stop))
+            text = out["choices"][0]["message"].get("content") or ""
+            return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+        def _stream(
+            self,
+            messages: list[BaseMessage],
+            stop: list[str] | None = None,
+            run_manager: CallbackManagerForLLMRun | None = None,
+            **kwargs: Any,
+        ) -> Iterator[ChatGenerationChunk]:
+            for part in _llama(self.model_path).create_chat_completion(**self._request(messages, stop), stream=True):
+                token = part["choices"][0]["delta"].get("content") or ""
+                if token:
+                    if run_manager:
+                        run_manager.on_llm_new_token(token)
+                    yield ChatGenerationChunk(message=AIMessageChunk(content=token))
+
+    return LlamaCppChat
+
+
+def passage_block(n: int, hit: Hit) -> str:
+    """One retrieved passage, delimited so that its text cannot pass for instructions or close the tag."""
+    meta = hit.chunk.meta
+    source = meta.title + (f" ({meta.citation})" if meta.citation and meta.citation not in meta.title else "")
+    attrs = f'n="{n}" source="{html.escape(source)}"'
+    if hit.chunk.pinpoint:
+        attrs += f' pinpoint="{html.escape(hit.chunk.pinpoint)}"'
+    text = _TAG.sub(r"&lt;\1", hit.chunk.text.strip())
+    return f"<passage {attrs}>\n{text}\n</passage>"
+
+
+def normalise_marks(text: str) -> str:
+    """[1, 2] and [Passage 1] become [1][2] and [1], the form the verifier reads."""
+    return _LOOSE_MARK.sub(lambda m: "".join(f"[{n}]" for n in re.findall(r"\d+", m.group(1))), text)
+
+
+class LLMEngine:
+    """Answers with a chat model from the numbered passages; refuses without calling it below the floor."""
+
+    def __init__(
+        self,
+        spec: str,
+        model: BaseChatModel | None = None,
+        prompts: Prompts | None = None,
+        max_tokens: int = MAX_TOKENS,
+    ) -> None:
+        self.spec = parse_spec(spec)
+        self.name = f"llm:{self.spec.label}"
+        self.prompts = prompts or load_prompts()
+        self.model = model if model is not None else make_chat_model(self.spec, max_tokens)
+
+    def messages(self, question: str, hits: list[Hit]) -> list[BaseMessage]:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        prompt = self.prompts.answer
+        passages = "\n\n".join(passage_block(n, h) for n, h in enumerate(hits, start=1))
+        return [
+            SystemMessage(content=prompt.render("system", refusal=self.prompts.no_answer)),
+            HumanMessage(content=prompt.render("user", passages=passages, question=question)),
+        ]
+
+    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
+        return self.stream(question, retrieval, floor, None)
+
+    def stream(
+        self, question: str, retrieval: Retrieval, floor: float, on_token: Callable[[str], Any] | None
+    ) -> Answer:
+        """The model's answer, each token passed to on_token as it arrives (when given)."""
+        if not retrieval.hits or retrieval.best < floor:
+            return self._refusal(question, retrieval)
+        messages = self.messages(question, retrieval.hits)
+        if on_token is None:
+            text = self._call(lambda: self.model.invoke(messages).text)
+        else:
+            parts = []
+            for token in self._tokens(messages):
+                parts.append(token)
+                on_token(token)
+            text = "".join(parts)
+        return self._answer(question, text, retrieval)
+
+    def condense(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """The follow-up rewritten as a standalone question, given earlier (question, answer) turns."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        if not history:
+            return question
+        turns = "\n".join(f"User: {q}\nAssistant: {' '.join(a.split())[:400]}" for q, a in history[-3:])
+        prompt = self.prompts.condense
+        messages = [
+            SystemMessage(content=prompt.render("system")),
+            HumanMessage(content=prompt.render("user", history=turns, question=question)),
+        ]
+        text = self._call(lambda: self.model.invoke(messages).text)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        first = re.sub(r"^(standalone question|question)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
+        rewritten = first.strip().strip('"“”').strip()
+        return rewritten if 0 < len(rewritten) <= 1000 else question
+
+    def _answer(self, question: str, text: str, retrieval: Retrieval) -> Answer:
+        from rag.answer.citations import citations_for
+
+        text = normalise_marks(text.strip())
+        bare = " ".join(re.sub(r"\[\d+\]", "", text).split()).casefold()
+        refusals = {self.prompts.no_answer.casefold().rstrip("."), _refusal_text().casefold().rstrip(".")}
+        if not text or any(bare.startswith(r) or (bare.rstrip(".") == r) for r in refusals):
+            return self._refusal(question, retrieval)
+        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        cites = [c for c in citations_for(retrieval.hits) if c.n in cited]
+        return Answer(question, text, False, self.name, cites)
+
+    def _refusal(self, question: str, retrieval: Retrieval) -> Answer:
+        from rag.answer.citations import citations_for
+
+        return Answer(question, _refusal_text(), True, self.name, citations_for(retrieval.hits[:3], verified=False))
+
+    def _tokens(self, messages: list[BaseMessage]) -> Iterator[str]:
+        stream = self._call(lambda: iter(self.model.stream(messages)))
+        while True:
+            chunk = self._call(lambda: next(stream, None))
+            if chunk is None:
+                return
+            if chunk.text:
+                yield chunk.text
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except RagError:
+            raise
+        except Exception as exc:  # every client library raises its own; the user gets one line that says what to do
+            raise LLMError(explain(self.spec, exc)) from None
+
+
+def _refusal_text() -> str:
+    from rag.answer.extractive import REFUSAL
+
+    return REFUSAL
+
+
+def explain(spec: Spec, exc: Exception) -> str:
+    """One line naming the model server, what went wrong and what to do."""
+    kind = type(exc).__name__
+    detail = " ".join(str(exc).split())[:200] or kind
+    status = getattr(exc, "status_code", None)
+    if "Connect" in kind or isinstance(exc, ConnectionError):
+        start = {"ollama": "start it with `ollama serve`", "openai": "start the server"}.get(spec.provider, "")
+        return f"cannot reach the model server at {spec.where}; {start or 'check it'} or fix RAG_LLM"
+    if "Timeout" in kind or isinstance(exc, TimeoutError):
+        return f"the model server at {spec.where} gave no answer within {TIMEOUT:.0f} s; retry or use a smaller model"
+    if status == 404 or "NotFound" in kind:
+        fix = f"run `ollama pull {spec.model}`" if spec.provider == "ollama" else "check the model name in RAG_LLM"
+        return f"the model server at {spec.where} has no model {spec.model!r}; {fix}"
+    if status in (401, 403) or "Authentication" in kind or "PermissionDenied" in kind:
+        return f"the model server at {spec.where} refused the request ({detail}); set OPENAI_API_KEY"
+    return f"the model at {spec.where} failed: {detail}"

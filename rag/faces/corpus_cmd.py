@@ -1,0 +1,125 @@
+"""The `rag corpus` commands: download the official texts named in corpus/sources.yaml and index them."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+import typer
+
+corpus_app = typer.Typer(
+    help="Official primary texts: download them from their official sites (the only command that uses "
+    "the network) and index them beside the corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: importing rich's help renderer costs 0.2 s per start
+)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """Download bars on stderr, one per source, when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(name: str, done: int, total: int | None) -> None:
+            if name not in tasks:
+                tasks[name] = bar.add_task(name[:40], total=total)
+            bar.update(tasks[name], completed=done, total=total)
+
+        yield update
+
+
+@corpus_app.command("fetch")
+def fetch_cmd(
+    names: Annotated[list[str] | None, typer.Argument(help="Source names (default: all; `rag corpus list`).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Download only; do not index.")] = False,
+) -> None:
+    """Download official texts into RAG_HOME/official (resuming partial downloads), then index them."""
+    from rag.faces import render
+    from rag.faces.cli import settings, user_errors
+    from rag.ingest.fetch import fetch, official_dir
+    from rag.ingest.pipeline import ingest
+
+    with user_errors(), _progress(enabled=not json_out) as progress:
+        config = settings()
+        report = fetch(names, config, progress=progress)
+    ingested = None
+    folder = official_dir(config)
+    if not no_ingest and report.paths:
+        with user_errors():
+            ingested = ingest([folder], config)
+    if json_out:
+        typer.echo(render.to_json({**report.as_dict(), "ingest": ingested.as_dict() if ingested else None}))
+    else:
+        sizes = {p.stem: p.stat().st_size for p in report.paths if p.exists()}
+        for name in report.fetched:
+            typer.echo(f"{name}: fetched ({sizes.get(name, 0) / 1024:.0f} KB)")
+        for name in report.skipped:
+            typer.echo(f"{name}: already present")
+        for name, reason in report.failed:
+            typer.echo(f"{name}: FAILED: {reason}")
+        typer.echo(
+            f"{len(report.fetched)} fetched, {len(report.skipped)} already present, {len(report.failed)} failed; "
+            f"files in {folder}"
+        )
+        if ingested is not None:
+            typer.echo(render.ingest_text(ingested))
+    if report.failed:
+        names_failed = ", ".join(n for n, _ in report.failed)
+        typer.echo(
+            f"Error: {len(report.failed)} of {len(report.failed) + len(report.fetched) + len(report.skipped)} "
+            f"sources could not be fetched ({names_failed}); run `rag corpus fetch` again to retry",
+            err=True,
+        )
+        raise typer.Exit(1)
+
+
+@corpus_app.command("list")
+def list_cmd(
+    json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """List the official sources in sources.yaml and whether each is downloaded."""
+    from rag.faces import render
+    from rag.faces.cli import settings, user_errors
+    from rag.ingest.fetch import catalog_path, load_catalog, present
+
+    with user_errors():
+        config = settings()
+        catalog = load_catalog(catalog_path(config))
+        rows = [(s, present(s, config)) for s in catalog]
+    if json_out:
+        typer.echo(
+            render.to_json(
+                [
+                    {"name": s.name, "url": s.url, "format": s.format, **s.meta, "path": str(p) if p else None}
+                    for s, p in rows
+                ]
+            )
+        )
+        return
+    for source, path in rows:
+        title = source.meta.get("title", source.name)
+        citation = f" ({source.meta['citation']})" if source.meta.get("citation") else ""
+        typer.echo(f"{source.name}: {'fetched' if path else 'not fetched'}")
+        typer.echo(f"    {title}{citation}")
+        typer.echo(f"    {source.url}")
+    fetched = sum(1 for _, p in rows if p)
+    typer.echo(f"{len(rows)} sources, {fetched} fetched; `rag corpus fetch [NAME ...]` downloads them")

