@@ -154,7 +154,8 @@ def machine() -> dict[str, str]:
 def _real_pool() -> tuple[list[str], list[str], list[int]]:
     """Paragraphs and headings of the shipped corpus, and how many chunks its files have."""
     from rag.ingest.chunk import chunk_document
-    from rag.ingest.load import discover, load_document
+    from rag.ingest.discover import discover
+    from rag.ingest.load import load_document
 
     paragraphs: list[str] = []
     headings: list[str] = []
@@ -307,11 +308,11 @@ def work_profile(home: str, corpus: str) -> dict[str, Any]:
         for name, test in (
             ("all imports (they overlap the rows below)", lambda f: f.function == "_find_and_load"),
             ("load the model (sentence-transformers)", lambda f: f.function == "_sentence_transformer"),
-            ("load the model (ONNX)", lambda f: f.function == "load" and "rag/onnx_embed.py" in _path(f)),
+            ("load the model (ONNX)", lambda f: f.function == "load" and "rag/index/onnx_embed.py" in _path(f)),
             ("export ONNX (once per model version)", lambda f: f.function == "export" and "onnx_embed" in _path(f)),
             ("LangChain index(), in all", lambda f: f.function == "index" and "indexing" in _path(f)),
             ("  of which SentenceTransformer.encode", _is_encode),
-            ("  of which ONNX encode", lambda f: f.function == "encode" and "rag/onnx_embed.py" in _path(f)),
+            ("  of which ONNX encode", lambda f: f.function == "encode" and "rag/index/onnx_embed.py" in _path(f)),
             ("  of which Chroma upsert/add", _is_chroma_write),
             ("  of which the ledger (record manager)", lambda f: "rag/ledger.py" in _path(f)),
             ("load + chunk files", lambda f: f.function in ("load_document", "chunk_document")),

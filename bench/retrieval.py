@@ -52,7 +52,8 @@ def baseline_store() -> Any:
 
     from rag.index.embed import make_embeddings
     from rag.ingest.chunk import sections
-    from rag.ingest.load import discover, load_document
+    from rag.ingest.discover import discover
+    from rag.ingest.load import load_document
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
     docs: list[Document] = []

@@ -186,7 +186,8 @@ def snapshot(settings: object) -> Snapshot:
 def expected(folder: Path) -> frozenset[tuple[str, int, int, str]]:
     """The chunks a clean ingest of folder stores, computed straight from the files."""
     from rag.ingest.chunk import chunk_document
-    from rag.ingest.load import discover, load_document
+    from rag.ingest.discover import discover
+    from rag.ingest.load import load_document
     from rag.ingest.pipeline import to_document
 
     chunks = set()

@@ -21,7 +21,8 @@ from rag.core.config import Settings
 from rag.core.errors import LoadError
 from rag.faces.cli import app
 from rag.ingest.chunk import chunk_document
-from rag.ingest.load import MAX_TEXT_BYTES, load_document
+from rag.ingest.document import MAX_TEXT_BYTES
+from rag.ingest.load import load_document
 from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]

@@ -10,7 +10,8 @@ from conftest import CORPUS, REPO
 
 from rag.index import embed, onnx_embed
 from rag.ingest.chunk import chunk_document
-from rag.ingest.load import discover, load_document
+from rag.ingest.discover import discover
+from rag.ingest.load import load_document
 
 EDGE_CASES = [
     "",

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from rag.core.errors import LoadError
 from rag.ingest.chunk import chunk_document
-from rag.ingest.load import discover, load_document
+from rag.ingest.discover import discover
+from rag.ingest.load import load_document
 
 TREATY_PAGES = [
     [

@@ -6,7 +6,7 @@ import pytest
 
 from rag.core.config import Settings
 from rag.core.errors import CorpusNotFound, StoreBusy
-from rag.index import store
+from rag.index import locks, store
 from rag.ingest.pipeline import ingest
 
 
@@ -72,7 +72,7 @@ def test_missing_path_is_named(fake_embeddings: None, tmp_path: Path) -> None:
 
 def test_a_second_writer_is_turned_away(fake_embeddings: None, sample_corpus: Path) -> None:
     settings = Settings.from_env()
-    with store.write_lock(settings), pytest.raises(StoreBusy, match="--wait"):
+    with locks.write_lock(settings), pytest.raises(StoreBusy, match="--wait"):
         ingest([sample_corpus], settings)
 
 

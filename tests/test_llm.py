@@ -336,6 +336,9 @@ def test_injected_text_stays_inside_its_passage(settings: Settings, sample_corpu
 
 
 def test_importing_the_llm_modules_stays_light() -> None:
-    code = "import sys, rag.answer.llm, rag.answer.verify, rag.answer.prompts; print(any(m.startswith('langchain') for m in sys.modules))"
+    code = (
+        "import sys, rag.answer.llm, rag.answer.verify, rag.answer.prompts; "
+        "print(any(m.startswith('langchain') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

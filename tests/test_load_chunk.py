@@ -7,7 +7,8 @@ from conftest import SAMPLE_NOTE, official_or_skip
 
 from rag.core.errors import LoadError
 from rag.ingest.chunk import MAX_CHARS, chunk_document
-from rag.ingest.load import discover, load_document
+from rag.ingest.discover import discover
+from rag.ingest.load import load_document
 
 
 def test_front_matter_becomes_metadata(tmp_path: Path) -> None:

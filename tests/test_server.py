@@ -15,7 +15,7 @@ from rag.answer.assistant import Assistant
 from rag.core.config import Settings
 from rag.core.errors import StoreBusy
 from rag.faces.cli import app
-from rag.index import store
+from rag.index import locks, store
 from rag.ingest.pipeline import ingest
 
 pytest_plugins = ["chroma_server"]
@@ -56,7 +56,7 @@ def test_ingest_goes_to_the_server_and_a_second_run_embeds_nothing(
     on_server_now = server_collections(on_server)
     assert on_server_now[settings.collection] == first.chunks
     assert on_server_now[settings.collection + store.RECORDS_SUFFIX] == first.chunks  # the ledger is there too
-    assert settings.collection + store.WRITER_SUFFIX not in on_server_now  # the writer lease was given back
+    assert settings.collection + locks.WRITER_SUFFIX not in on_server_now  # the writer lease was given back
     assert not (isolated_home / "chroma").exists()  # nothing was stored on this machine but the keyword cache
 
 
@@ -121,7 +121,7 @@ def test_a_second_writer_on_the_server_is_told_and_an_abandoned_lease_is_taken_o
     fake_embeddings: None, on_server: ChromaServer, sample_corpus: Path
 ) -> None:
     settings = Settings.from_env()
-    with store.write_lock(settings), pytest.raises(StoreBusy, match=r"--wait") as busy:
+    with locks.write_lock(settings), pytest.raises(StoreBusy, match=r"--wait") as busy:
         ingest([sample_corpus], settings)
     assert on_server.url in str(busy.value) and "pid" in str(busy.value)
 
@@ -129,7 +129,7 @@ def test_a_second_writer_on_the_server_is_told_and_an_abandoned_lease_is_taken_o
     client = store.open_client(settings)
     gone = time.time() - 3600
     lease = {"host": "elsewhere", "pid": 1, "since": gone, "renewed": gone}
-    client.create_collection(settings.collection + store.WRITER_SUFFIX, metadata=lease)
+    client.create_collection(settings.collection + locks.WRITER_SUFFIX, metadata=lease)
     assert len(ingest([sample_corpus], settings).added) == 2
 
 

@@ -13,18 +13,11 @@ import pytest
 from conftest import REPO, venv_bin
 from typer.testing import CliRunner
 
+from rag.core.errors import SessionOutputError
 from rag.core.records import Answer, Citation
 from rag.faces.cli import app
-from rag.faces.sessions import (
-    RESULTS,
-    Question,
-    SessionOutputError,
-    check,
-    load_script,
-    parse_script,
-    read_results,
-    run_session,
-)
+from rag.faces.script import Question, load_script, parse_script
+from rag.faces.sessions import RESULTS, check, read_results, run_session
 
 runner = CliRunner()
 
@@ -381,7 +374,7 @@ def test_judges_session_passes_on_the_real_index(real_home: Path, tmp_path: Path
 @pytest.mark.usefixtures("fake_embeddings")
 def test_killed_run_resumes_with_every_question_once(sample_corpus: Path, tmp_path: Path) -> None:
     from rag.core.config import Settings
-    from rag.index import store
+    from rag.index import locks
 
     ingest_sample(sample_corpus)
     script = write(tmp_path, SAMPLE_SCRIPT)
@@ -399,7 +392,7 @@ def test_killed_run_resumes_with_every_question_once(sample_corpus: Path, tmp_pa
             assert time.monotonic() < deadline, "no result line within 90 s"
             time.sleep(0.005)
         # Hold the index the way an ingest does: the run blocks before its next question, then dies mid-run.
-        with store.write_lock(Settings.from_env(), wait=True):
+        with locks.write_lock(Settings.from_env(), wait=True):
             while "waiting" not in stderr.read_text():
                 assert proc.poll() is None and time.monotonic() < deadline, stderr.read_text()
                 time.sleep(0.02)

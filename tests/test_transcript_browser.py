@@ -11,7 +11,7 @@ import pytest
 
 from rag.core.records import Answer, Citation
 from rag.faces import transcript
-from rag.faces.sessions import Check, Question, Result, Script
+from rag.faces.script import Check, Question, Result, Script
 
 CHROMIUM = Path("/usr/bin/chromium")
 

@@ -61,9 +61,9 @@ class Assistant:
         return self.settings.min_score or RELEVANCE_FLOOR
 
     def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
-        from rag.index import store
+        from rag.index import locks, store
 
-        with store.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
+        with locks.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
             if self._retriever is None:
                 self._retriever = Retriever(self.settings)
             else:

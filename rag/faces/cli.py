@@ -10,7 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.core.errors import RagError
+from rag.faces.common import JsonOpt, settings, user_errors
+from rag.faces.corpus_cmd import corpus_app
 from rag.faces.session_cmd import session_app
 
 app = typer.Typer(
@@ -24,27 +25,7 @@ app = typer.Typer(
 )
 
 app.add_typer(session_app, name="session")
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-@contextlib.contextmanager
-def user_errors() -> Iterator[None]:
-    """Expected failures become one line on stderr and exit code 1; Ctrl-C exits quietly."""
-    try:
-        yield
-    except RagError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        raise typer.Exit(130) from None
-
-
-def settings(**overrides: Any) -> Any:
-    from rag.core.config import Settings
-
-    return Settings.from_env(**overrides)
+app.add_typer(corpus_app, name="corpus")
 
 
 @app.command()
@@ -150,11 +131,6 @@ def show_config(json_out: JsonOpt = False) -> None:
     with user_errors():
         described = settings().describe()
     typer.echo(render.to_json(described) if json_out else "\n".join(f"{k}: {v}" for k, v in described.items()))
-
-
-from rag.faces.corpus_cmd import corpus_app  # noqa: E402  (registered after the commands above)
-
-app.add_typer(corpus_app, name="corpus")
 
 
 def main() -> None:

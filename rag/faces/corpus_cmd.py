@@ -54,7 +54,7 @@ def fetch_cmd(
 ) -> None:
     """Download official texts into RAG_HOME/official (resuming partial downloads), then index them."""
     from rag.faces import render
-    from rag.faces.cli import settings, user_errors
+    from rag.faces.common import settings, user_errors
     from rag.ingest.fetch import fetch, official_dir
     from rag.ingest.pipeline import ingest
 
@@ -98,7 +98,7 @@ def list_cmd(
 ) -> None:
     """List the official sources in sources.yaml and whether each is downloaded."""
     from rag.faces import render
-    from rag.faces.cli import settings, user_errors
+    from rag.faces.common import settings, user_errors
     from rag.ingest.fetch import catalog_path, load_catalog, present
 
     with user_errors():

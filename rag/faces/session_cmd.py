@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from rag.faces.sessions import Question, Result
+    from rag.faces.script import Question, Result
 
 MAX_PROBLEMS = 20
 
@@ -29,8 +29,8 @@ ScriptArg = Annotated[Path, typer.Argument(help="The session script (YAML), e.g.
 @session_app.command()
 def check(script: ScriptArg) -> None:
     """Validate a script; every mistake is reported as SCRIPT:LINE: what is wrong; how to fix."""
-    from rag.faces.cli import user_errors
-    from rag.faces.sessions import parse_script
+    from rag.faces.common import user_errors
+    from rag.faces.script import parse_script
 
     with user_errors():
         parsed, problems = parse_script(script)
@@ -58,8 +58,9 @@ def run(
     """Ask every question of a script; exit 0 only when every expectation passes."""
     from rag.answer.assistant import Assistant
     from rag.faces import render
-    from rag.faces.cli import settings, user_errors
-    from rag.faces.sessions import load_script, prepare_output, run_session
+    from rag.faces.common import settings, user_errors
+    from rag.faces.script import load_script
+    from rag.faces.sessions import prepare_output, run_session
 
     out_dir = out or Path("session-out") / script.stem
     with user_errors():

@@ -1,117 +1,21 @@
-"""Scripted Q&A sessions for trainers: the script, its validation, the checks and the runner."""
+"""Running a session: ask each question, check the answer, append the result, write the transcripts."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from rag.core import pinpoint
-from rag.core.errors import ScriptError, SessionOutputError
-from rag.core.records import Answer, Citation
+from rag.core.errors import SessionOutputError
+from rag.core.records import Answer
 from rag.faces import transcript
+from rag.faces.script import Check, Question, Result, Script, flat
 from rag.faces.transcript import write_atomic
 
-if TYPE_CHECKING:
-    from yaml import Node
-
 RESULTS = "results.jsonl"
-TOP_KEYS = ("title", "audience", "questions")
-QUESTION_KEYS = ("ask", "expect", "note", "where", "k")
-EXPECT_KEYS = ("cite", "mention")
-_CITATION_FIELDS = {f.name for f in fields(Citation)}
-MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
-
-
-@dataclass(frozen=True)
-class Question:
-    """One scripted question with what its answer should cite and mention."""
-
-    id: int  # 1-based position in the script
-    ask: str
-    line: int
-    cite: tuple[str, ...] = ()
-    mention: tuple[str, ...] = ()
-    note: str | None = None
-    where: dict[str, str] = field(default_factory=dict)
-    k: int | None = None
-
-
-@dataclass(frozen=True)
-class Script:
-    """A validated session script."""
-
-    path: Path
-    title: str
-    audience: str | None
-    questions: tuple[Question, ...]
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A mistake in a script, at a 1-based line."""
-
-    line: int
-    message: str
-
-    def format(self, path: Path | str) -> str:
-        return f"{path}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One expectation of a question and whether the answer met it."""
-
-    kind: str  # "cite" | "mention"
-    expected: str
-    passed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "expected": self.expected, "passed": self.passed}
-
-
-@dataclass
-class Result:
-    """A question's answer with its checks: one line of results.jsonl."""
-
-    id: int
-    answer: Answer
-    checks: list[Check]
-    note: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **self.answer.as_dict(),
-            "id": self.id,
-            "checks": [c.as_dict() for c in self.checks],
-            "passed": self.passed,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Result:
-        answer = Answer(
-            question=data["question"],
-            answer=data["answer"],
-            refused=bool(data["refused"]),
-            engine=data.get("engine", ""),
-            citations=[
-                Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS}) for c in data.get("citations", [])
-            ],
-            timings_ms=dict(data.get("timings_ms", {})),
-            warnings=list(data.get("warnings", [])),
-            verification=data.get("verification"),
-        )
-        checks = [Check(c["kind"], c["expected"], bool(c["passed"])) for c in data.get("checks", [])]
-        return cls(id=int(data["id"]), answer=answer, checks=checks, note=data.get("note"))
 
 
 class Asker(Protocol):
@@ -121,203 +25,13 @@ class Asker(Protocol):
 # ---- validation ---------------------------------------------------------------------------------
 
 
-def _flat(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _line(node: Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _unknown(key: str, allowed: tuple[str, ...], where: str) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    hint = f"did you mean '{close[0]}'?" if close else f"use {', '.join(allowed)}"
-    return f"unknown key '{key}' in {where}; {hint}"
-
-
-class _Validator:
-    """Walks the composed YAML so every problem can name its line."""
-
-    def __init__(self) -> None:
-        self.problems: list[Problem] = []
-
-    def fail(self, node: Node, message: str) -> None:
-        self.problems.append(Problem(_line(node), message))
-
-    def mapping(self, node: Node, allowed: tuple[str, ...], where: str) -> dict[str, tuple[Node, Node]]:
-        import yaml
-
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"{where} must be a mapping of {', '.join(allowed)}; write each as 'key: value'")
-            return {}
-        found: dict[str, tuple[Node, Node]] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key not in allowed:
-                self.fail(key_node, _unknown(key, allowed, where))
-            elif key in found:
-                self.fail(key_node, f"'{key}' appears twice in {where}; keep one")
-            else:
-                found[key] = (key_node, value_node)
-        return found
-
-    def text(self, node: Node, what: str, example: str) -> str | None:
-        import yaml
-
-        if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
-            self.fail(node, f"{what} must be text; e.g. {example}")
-            return None
-        value = _flat(str(node.value))
-        if not value:
-            self.fail(node, f"{what} is empty; e.g. {example}")
-            return None
-        return value
-
-    def texts(self, node: Node, what: str, example: str) -> tuple[str, ...]:
-        import yaml
-
-        if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, f"{what} must be a list; write it as {example}")
-            return ()
-        values = [self.text(item, f"each entry of {what}", example) for item in node.value]
-        return tuple(v for v in values if v)
-
-    def question(self, n: int, node: Node) -> Question | None:
-        import yaml
-
-        where = f"question {n}"
-        keys = self.mapping(node, QUESTION_KEYS, where)
-        if not isinstance(node, yaml.MappingNode):
-            return None
-        if "ask" not in keys:
-            self.fail(node, f"{where} has no 'ask'; add ask: \"the question\"")
-            return None
-        ask = self.text(keys["ask"][1], f"'ask' of {where}", 'ask: "Is Article 26 binding?"')
-        if ask and len(ask) > MAX_ASK_CHARS:
-            self.fail(keys["ask"][1], f"'ask' of {where} is {len(ask):,} characters; keep it under {MAX_ASK_CHARS:,}")
-        cite: tuple[str, ...] = ()
-        mention: tuple[str, ...] = ()
-        if "expect" in keys:
-            expect = self.mapping(keys["expect"][1], EXPECT_KEYS, f"'expect' of {where}")
-            if "cite" in expect:
-                cite = self.texts(expect["cite"][1], "'cite'", 'cite: ["Article 26"]')
-            if "mention" in expect:
-                mention = self.texts(expect["mention"][1], "'mention'", 'mention: ["compelled"]')
-        note = self.text(keys["note"][1], f"'note' of {where}", 'note: "Discuss ..."') if "note" in keys else None
-        where_filters = self.filters(keys["where"][1], where) if "where" in keys else {}
-        k = self.k(keys["k"][1], where) if "k" in keys else None
-        if ask is None:
-            return None
-        return Question(n, ask, _line(node), cite, mention, note, where_filters, k)
-
-    def filters(self, node: Node, where: str) -> dict[str, str]:
-        import yaml
-
-        from rag.retrieve.hybrid import FILTER_KEYS
-
-        keys = tuple(sorted(set(FILTER_KEYS) - {"doc_id"}))
-        if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"'where' of {where} must be a mapping; e.g. where: {{jurisdiction: EU}}")
-            return {}
-        filters: dict[str, str] = {}
-        for key_node, value_node in node.value:
-            key = str(key_node.value).strip().lower()
-            if key not in FILTER_KEYS:
-                self.fail(key_node, _unknown(key, keys, f"'where' of {where}"))
-                continue
-            value = self.text(value_node, f"'where: {key}' of {where}", f"{key}: VALUE")
-            if value:
-                filters[FILTER_KEYS[key]] = value
-        return filters
-
-    def k(self, node: Node, where: str) -> int | None:
-        try:
-            k = int(str(node.value)) if node.tag == "tag:yaml.org,2002:int" else 0
-        except ValueError:
-            k = 0
-        if not 1 <= k <= 50:
-            self.fail(node, f"'k' of {where} must be a whole number from 1 to 50 (passages to retrieve)")
-            return None
-        return k
-
-
-def _compose(text: str) -> tuple[Node | None, Problem | None]:
-    import yaml
-
-    try:
-        return yaml.compose(text, Loader=yaml.SafeLoader), None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        context = f" ({exc.context}, line {exc.context_mark.line + 1})" if exc.context and exc.context_mark else ""
-        return None, Problem(
-            mark.line + 1 if mark else 1,
-            f"YAML syntax: {exc.problem}{context}; check the indentation, colons and quotes",
-        )
-    except yaml.YAMLError as exc:
-        return None, Problem(1, f"YAML syntax: {exc}; check the file is a YAML mapping")
-
-
-def parse_script(path: Path) -> tuple[Script | None, list[Problem]]:
-    """The script and no problems, or None and every problem found (each with its line)."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScriptError(f"{path}: no such script; check the path, e.g. sessions/judges-basics.yaml") from None
-    except IsADirectoryError:
-        raise ScriptError(f"{path} is a folder; give a .yaml script inside it") from None
-    except UnicodeDecodeError:
-        raise ScriptError(f"{path} is not UTF-8 text; save the script as UTF-8") from None
-    except OSError as exc:
-        raise ScriptError(f"{path}: cannot read the script ({exc.strerror})") from None
-    root, syntax = _compose(text)
-    if syntax:
-        return None, [syntax]
-    if root is None:
-        return None, [Problem(1, "the script is empty; start with title:, audience: and questions:")]
-    v = _Validator()
-    top = v.mapping(root, TOP_KEYS, "the script")
-    if not isinstance(root, yaml.MappingNode):
-        return None, v.problems
-    title = v.text(top["title"][1], "'title'", 'title: "Judges\' workshop"') if "title" in top else None
-    if "title" not in top:
-        v.fail(root, "the script has no 'title'; add title: \"...\" (it heads the transcript)")
-    audience = v.text(top["audience"][1], "'audience'", "audience: judges") if "audience" in top else None
-    questions: list[Question] = []
-    if "questions" not in top:
-        v.fail(root, "the script has no 'questions'; add questions: with a list of '- ask: ...'")
-    elif not isinstance(top["questions"][1], yaml.SequenceNode) or not top["questions"][1].value:
-        v.fail(top["questions"][1], "'questions' must be a non-empty list of '- ask: ...' entries")
-    else:
-        for n, node in enumerate(top["questions"][1].value, 1):
-            q = v.question(n, node)
-            if q:
-                questions.append(q)
-    if v.problems or title is None:
-        return None, sorted(v.problems, key=lambda p: p.line)
-    return Script(path, title, audience, tuple(questions)), []
-
-
-def load_script(path: Path) -> Script:
-    """The validated script; ScriptError naming the first problem's line otherwise."""
-    script, problems = parse_script(path)
-    if script is None:
-        more = f" ({len(problems) - 1} more; run `rag session check {path}`)" if len(problems) > 1 else ""
-        raise ScriptError(problems[0].format(path) + more)
-    return script
-
-
-# ---- checks -------------------------------------------------------------------------------------
-
-
 def check(question: Question, answer: Answer) -> list[Check]:
     """Each expectation met or not; a refused answer meets none."""
     cited = [c.pinpoint for c in answer.citations if c.verified] if not answer.refused else []
-    text = _flat(answer.answer).casefold()
+    text = flat(answer.answer).casefold()
     checks = [Check("cite", want, any(pinpoint.matches(want, got) for got in cited)) for want in question.cite]
     checks += [
-        Check("mention", word, not answer.refused and _flat(word).casefold() in text) for word in question.mention
+        Check("mention", word, not answer.refused and flat(word).casefold() in text) for word in question.mention
     ]
     return checks
 
@@ -368,8 +82,8 @@ def prepare_output(out_dir: Path, resume: bool) -> None:
 
 def answered(script: Script, results: list[Result]) -> dict[int, Result]:
     """The latest recorded result of each script question still asked the same way."""
-    asks = {q.id: _flat(q.ask) for q in script.questions}
-    return {r.id: r for r in results if asks.get(r.id) == _flat(r.answer.question)}
+    asks = {q.id: flat(q.ask) for q in script.questions}
+    return {r.id: r for r in results if asks.get(r.id) == flat(r.answer.question)}
 
 
 def run_session(

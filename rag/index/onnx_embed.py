@@ -29,7 +29,7 @@ _PROBES = [
 
 
 def _model_dir() -> Path:
-    from rag.index.embed import model_path
+    from rag.index.model_files import model_path
 
     return Path(model_path())
 
@@ -63,7 +63,7 @@ class OnnxMiniLM:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        from rag.index.embed import offline_environment
+        from rag.core.offline import offline_environment
 
         offline_environment()  # among others, no tokenizer threads that a later fork would warn about
         max_length = _pipeline(model_dir)

@@ -14,8 +14,7 @@ from typing import Any
 from rag.core.config import REPO_ROOT, Settings
 from rag.core.errors import FetchError, RagError
 from rag.core.records import META_KEYS
-from rag.ingest.formats import sidecar_path
-from rag.ingest.load import MAX_BYTES
+from rag.ingest.document import MAX_BYTES, sidecar_path
 
 TIMEOUT = 30.0  # seconds without a byte before a source is given up
 FORMATS = ("html", "pdf")

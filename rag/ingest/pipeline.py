@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from rag.core.config import Settings
 from rag.core.errors import LoadError
 from rag.core.records import Chunk, IngestReport
-from rag.index import store
+from rag.index import locks, store
 from rag.ingest.chunk import chunk_document, context_line
-from rag.ingest.load import MAX_TEXT_BYTES, discover, load_document
+from rag.ingest.discover import discover
+from rag.ingest.document import MAX_TEXT_BYTES
+from rag.ingest.load import load_document
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document
@@ -166,7 +168,7 @@ def ingest(
     roots = list(paths) if paths else default_roots(settings)
     report = IngestReport()
     files = discover(roots, report.failed)  # links inside folders are listed, not followed
-    with store.write_lock(settings, wait=wait) as renew:
+    with locks.write_lock(settings, wait=wait) as renew:
         if rebuild:
             store.drop(settings)
         client = store.open_client(settings)
