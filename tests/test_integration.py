@@ -6,7 +6,7 @@ import pytest
 from conftest import CORPUS, official_or_skip
 
 from rag.answer.assistant import Assistant
-from rag.answer.extractive import REFUSAL
+from rag.answer.policy import REFUSAL
 from rag.core.config import Settings
 from rag.ingest.pipeline import ingest
 

@@ -17,8 +17,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from rag.answer.assistant import Assistant, make_engine
-from rag.answer.extractive import REFUSAL
 from rag.answer.llm import LLMEngine, Spec, explain, make_chat_model, normalise_marks, parse_spec
+from rag.answer.policy import REFUSAL
 from rag.answer.prompts import PROMPTS_DIR, load_prompts
 from rag.core.config import Settings
 from rag.core.errors import LLMConfigError, LLMError, PromptError

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from rag.answer.assistant import Assistant
-from rag.answer.extractive import REFUSAL
 from rag.answer.llm import LLMEngine
+from rag.answer.policy import REFUSAL
 from rag.answer.verify import SUPPORT_THRESHOLD, claims, support, verify
 from rag.core.config import Settings
 from rag.core.records import Answer

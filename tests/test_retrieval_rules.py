@@ -2,11 +2,14 @@
 
 from dataclasses import replace
 
+from rag.core.knowledge import load as load_knowledge
 from rag.core.records import Chunk, DocMeta, Hit
 from rag.index.keyword import tokens
-from rag.retrieve import coverage
-from rag.retrieve.hybrid import binding_first, diverse, with_local_law
+from rag.retrieve import coverage, places
 from rag.retrieve.query import expand
+from rag.retrieve.rank import binding_first, diverse, with_local_law
+
+KNOWLEDGE = load_knowledge()
 
 VOCABULARY = {
     "criminal",
@@ -42,22 +45,22 @@ def hit(doc_id: str, jurisdiction: str, n: int = 0, pinpoint: str | None = None)
 
 
 def test_places_in_the_facts_name_the_law_that_governs_them() -> None:
-    assert coverage.place_jurisdictions("She was trafficked to England and arrested for a fake ID.") == {"UK"}
-    assert coverage.place_jurisdictions("I sit as a judge in Baku.") == {"AZ"}
-    assert coverage.place_jurisdictions("A prosecutor in Greece asks about charges.") == {"EU"}
+    assert places.place_jurisdictions("She was trafficked to England and arrested for a fake ID.") == {"UK"}
+    assert places.place_jurisdictions("I sit as a judge in Baku.") == {"AZ"}
+    assert places.place_jurisdictions("A prosecutor in Greece asks about charges.") == {"EU"}
     # A nationality is not the forum; Denmark does not take part in Directive 2011/36/EU.
-    assert coverage.place_jurisdictions("A Nigerian woman and a British man were arrested.") == set()
-    assert coverage.place_jurisdictions("The case is before a court in Denmark.") == set()
+    assert places.place_jurisdictions("A Nigerian woman and a British man were arrested.") == set()
+    assert places.place_jurisdictions("The case is before a court in Denmark.") == set()
 
 
 def test_cities_set_the_place_but_do_not_cover_a_countrys_law() -> None:
-    assert coverage.place_jurisdictions("He was found in a cannabis farm in Manchester.") == {"UK"}
-    assert coverage.place_jurisdictions("She was arrested in Paris with a false passport.") == {"EU"}
-    assert coverage.place_jurisdictions("A prosecutor in Ganja has the file.") == {"AZ"}
-    assert coverage.place_jurisdictions("It was a nice, split decision.") == set()  # cities match capitalised only
+    assert places.place_jurisdictions("He was found in a cannabis farm in Manchester.") == {"UK"}
+    assert places.place_jurisdictions("She was arrested in Paris with a false passport.") == {"EU"}
+    assert places.place_jurisdictions("A prosecutor in Ganja has the file.") == {"AZ"}
+    assert places.place_jurisdictions("It was a nice, split decision.") == set()  # cities match capitalised only
     # The respondent of a cited case is not where the facts are.
-    assert coverage.place_jurisdictions("What did the Court find in V.C.L. and A.N. v. the United Kingdom?") == set()
-    assert coverage.place_jurisdictions("Rantsev v. Cyprus and Russia: what obligations?") == set()
+    assert places.place_jurisdictions("What did the Court find in V.C.L. and A.N. v. the United Kingdom?") == set()
+    assert places.place_jurisdictions("Rantsev v. Cyprus and Russia: what obligations?") == set()
     # The corpus may mention Vienna (UNODC, the OSCE); that says nothing about Austrian law.
     assert coverage.uncovered("What does the Austrian Criminal Code say about it?", VOCABULARY | {"vienna"}) == [
         "Austria"
@@ -103,7 +106,7 @@ def test_names_the_corpus_never_uses_are_not_covered_by_their_separate_words() -
 def test_where_she_came_from_is_not_the_law_asked_about() -> None:
     question = "Crown Court in Leeds: she was trafficked from Eritrea and is charged with kidnapping. Defence?"
     assert coverage.uncovered(question, VOCABULARY) == []
-    assert coverage.place_jurisdictions(question) == {"UK"}
+    assert places.place_jurisdictions(question) == {"UK"}
     assert coverage.uncovered("What do Eritrean courts do with trafficked defendants?", VOCABULARY) == ["Eritrea"]
     assert coverage.uncovered("What do the Belgian prosecution service's instructions say?", VOCABULARY) == ["Belgium"]
 
@@ -151,11 +154,11 @@ def test_instruments_provisions_and_citations_the_corpus_never_names_are_uncover
 
 def test_lists_of_instruments_and_non_eu_facts_put_what_binds_first() -> None:
     ranked = [hit("guide", "INT", 0), hit("eu-directive-2011-36", "EU", 1), hit("coe", "CoE", 2)]
-    order = binding_first(ranked, "Which international standards apply to her?", set(), set())
+    order = binding_first(ranked, "Which international standards apply to her?", set(), set(), KNOWLEDGE)
     assert [h.chunk.doc_id for h in order] == ["eu-directive-2011-36", "coe", "guide"]
     # Facts set outside the Union: EU law after the rest, unless the question asks about it.
-    order = binding_first(ranked, "I sit as a judge in Baku. Is she protected?", {"AZ"}, set())
+    order = binding_first(ranked, "I sit as a judge in Baku. Is she protected?", {"AZ"}, set(), KNOWLEDGE)
     assert [h.chunk.doc_id for h in order] == ["guide", "coe", "eu-directive-2011-36"]
-    asked = binding_first(ranked, "Does the Directive help her in Baku?", {"AZ"}, {"eu-directive-2011-36"})
+    asked = binding_first(ranked, "Does the Directive help her in Baku?", {"AZ"}, {"eu-directive-2011-36"}, KNOWLEDGE)
     assert asked == ranked
-    assert binding_first(ranked, "Do the instruments differ for children?", set(), set()) == ranked
+    assert binding_first(ranked, "Do the instruments differ for children?", set(), set(), KNOWLEDGE) == ranked

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.extractive import REFUSAL
+from rag.answer.policy import REFUSAL
 from rag.answer.verify import SUPPORT_THRESHOLD, Claim, Scorer, claims, support, verify
 from rag.core.records import Answer, Chunk, Citation, DocMeta, Hit
 from rag.index.embed import make_embeddings

@@ -7,18 +7,21 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from rag.answer import policy
 from rag.core.config import Settings
 from rag.core.errors import BadQuestion, EmptyQuestion
 from rag.core.records import Answer
-from rag.retrieve.hybrid import RELEVANCE_FLOOR, Retrieval, Retriever
+from rag.retrieve.hybrid import Retrieval, Retriever
 
 MAX_QUESTION_CHARS = 4000
 
 
 class Engine(Protocol):
+    """Turns a question the sources address, and its retrieved passages, into an Answer."""
+
     name: str
 
-    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer: ...
+    def answer(self, question: str, retrieval: Retrieval) -> Answer: ...
 
 
 def clean_question(question: str) -> str:
@@ -58,9 +61,10 @@ class Assistant:
 
     @property
     def floor(self) -> float:
-        return self.settings.min_score or RELEVANCE_FLOOR
+        return self.settings.min_score or policy.RELEVANCE_FLOOR
 
     def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
+        """The ranked passages for a question, with the assessment of what of it they cover."""
         from rag.index import locks, store
 
         with locks.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
@@ -68,7 +72,19 @@ class Assistant:
                 self._retriever = Retriever(self.settings)
             else:
                 self._retriever.refresh()
-            return self._retriever.search(question, k or self.settings.k, filters)
+            retrieval = self._retriever.search(question, k or self.settings.k, filters)
+            self._retriever.assess(question, retrieval)
+            return retrieval
+
+    def respond(
+        self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None = None
+    ) -> Answer:
+        """The engine's answer when the policy finds the sources address the question, else the refusal."""
+        if not policy.addresses(retrieval, self.floor):
+            return policy.refusal(question, retrieval, self.engine.name)
+        if on_token is not None and hasattr(self.engine, "stream"):
+            return self.engine.stream(question, retrieval, on_token)
+        return self.engine.answer(question, retrieval)
 
     def ask(
         self,
@@ -83,10 +99,7 @@ class Assistant:
         t0 = time.perf_counter()
         retrieval = self.retrieve(question, k, filters)
         t1 = time.perf_counter()
-        if on_token is not None and hasattr(self.engine, "stream"):
-            answer = self.engine.stream(question, retrieval, self.floor, on_token)
-        else:
-            answer = self.engine.answer(question, retrieval, self.floor)
+        answer = self.respond(question, retrieval, on_token)
         embeddings = self._retriever.embeddings if self._retriever is not None else None
         answer = verify(answer, retrieval, embeddings=embeddings)
         t2 = time.perf_counter()

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
+from rag.core.files import display_path
+from rag.core.labels import label
 from rag.core.records import Citation, Hit
-
-
-def display_path(source: str) -> str:
-    """The source path relative to the working folder when it lies below it."""
-    try:
-        rel = os.path.relpath(source)
-    except ValueError:
-        return source
-    return source if rel.startswith("..") or Path(rel).is_absolute() else rel
 
 
 def citations_for(hits: list[Hit], verified: bool = True) -> list[Citation]:
@@ -30,6 +20,10 @@ def citations_for(hits: list[Hit], verified: bool = True) -> list[Citation]:
             path=display_path(h.chunk.source),
             score=round(h.dense if h.dense is not None else h.score, 3),
             verified=verified,
+            heading_path=h.chunk.heading_path,
+            authority="commentary" if h.chunk.meta.commentary else "primary",
+            about=h.chunk.meta.about,
+            label=label(h.chunk.pinpoint, h.chunk.meta),
         )
         for n, h in enumerate(hits, start=1)
     ]

@@ -121,7 +121,7 @@ def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
         t0 = time.perf_counter()
         retrieval = assistant.retrieve(item.question, k)
         ms = (time.perf_counter() - t0) * 1000
-        answer = assistant.engine.answer(item.question, retrieval, assistant.floor)
+        answer = assistant.respond(item.question, retrieval)
         d, p, rr = score_hits(item, retrieval.hits)
         top = [f"{h.chunk.doc_id}|{h.chunk.pinpoint}" for h in retrieval.hits]
         results.append(QuestionResult(item.id, item.question, item.answerable, answer.refused, d, p, rr, ms, top))

@@ -7,12 +7,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rag.answer.policy import refusal
 from rag.core import sentences
+from rag.core.labels import label
 from rag.core.records import Answer, Hit
 from rag.index.keyword import tokens
 from rag.retrieve.hybrid import Retrieval
 
-REFUSAL = "The indexed sources do not address this."
 # Binding instruments and judgments first, then guidance, then reports and plans, then news.
 AUTHORITY = {
     "treaty": 0,
@@ -34,13 +35,6 @@ LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with
 
 def authority(hit: Hit) -> int:
     return AUTHORITY.get(hit.chunk.meta.type or "", 2)
-
-
-def label(hit: Hit) -> str:
-    """How a lawyer names the source in one breath: 'Article 26, CETS No. 197'."""
-    meta = hit.chunk.meta
-    name = meta.citation or meta.title
-    return f"{hit.chunk.pinpoint}, {name}" if hit.chunk.pinpoint else name
 
 
 def _weights(question: str, hits: list[Hit]) -> dict[str, float]:
@@ -141,16 +135,6 @@ def select(
     return chosen
 
 
-def refusal(question: str, retrieval: Retrieval, engine: str) -> Answer:
-    """The plain refusal, with the nearest sources so the user can check for themselves."""
-    from rag.answer.citations import citations_for
-
-    answer = Answer(question, REFUSAL, True, engine, citations_for(retrieval.hits[:3], verified=False))
-    if retrieval.uncovered:
-        answer.warnings.append("nothing in the indexed sources on: " + ", ".join(retrieval.uncovered))
-    return answer
-
-
 class ExtractiveEngine:
     """Cannot invent: every sentence of its answer is a sentence of a cited passage."""
 
@@ -164,16 +148,15 @@ class ExtractiveEngine:
 
         return make_embeddings(self._embeddings or "minilm").embed_documents(texts)
 
-    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
+    def answer(self, question: str, retrieval: Retrieval) -> Answer:
         from rag.answer.citations import citations_for
 
-        if not retrieval.addresses(floor):
-            return refusal(question, retrieval, self.name)
         chosen = select(question, retrieval, self._embed if self._embeddings else None)
         if not chosen:
             return refusal(question, retrieval, self.name)
         cites = citations_for([hit for hit, _ in chosen])
         lines = [
-            f"{label(hit)}: " + " ".join(f"{s} [{n}]" for s in said) for n, (hit, said) in enumerate(chosen, start=1)
+            f"{label(hit.chunk.pinpoint, hit.chunk.meta)}: " + " ".join(f"{s} [{n}]" for s in said)
+            for n, (hit, said) in enumerate(chosen, start=1)
         ]
         return Answer(question, "\n".join(lines), False, self.name, cites)

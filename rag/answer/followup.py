@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
+from rag.core.knowledge import Knowledge
+from rag.core.knowledge import load as load_knowledge
 from rag.index.keyword import tokens
 
 # What the whole corpus is about: the topic a follow-up inherits when the earlier question named none.
@@ -20,30 +23,6 @@ _OPENER = re.compile(
 _PREPOSITIONS = re.compile(r"^(?:under|in|for|of|about|regarding|according\s+to)\s+|\s+(?:under|in|for|of)$", re.I)
 
 _PIN = r"(?:Articles?|Art\.?|Recitals?|Sections?|s\.|§|Principles?|Guidelines?|Schedule|para(?:graph)?\.?)\s*\d+[a-z]?(?:\.\d+)?(?:\s?\(\w{1,3}\))*"  # noqa: E501
-# Instruments by name: the specific names first (alternation takes the first that fits), then any
-# "<up to four words> Convention/Directive/Protocol/...".
-_KNOWN_INSTRUMENTS = [
-    r"(?:the\s+)?(?:Council\s+of\s+Europe|CoE)(?:\s+Anti-Trafficking|\s+Trafficking)?\s+Convention",
-    r"CETS\s*(?:No\.?\s*)?197",
-    r"(?:the\s+)?(?:EU|European\s+Union)\s+(?:Anti-Trafficking\s+|Trafficking\s+)?Directive(?:\s+(?:\(EU\)\s*)?\d{4}/\d+(?:/EU)?)?",
-    r"Directive\s+(?:\(EU\)\s*)?\d{4}/\d+(?:/EU)?",
-    r"(?:the\s+)?(?:UN\s+)?Trafficking\s+in\s+Persons\s+Protocol",
-    r"(?:the\s+)?(?:UN\s+|Palermo\s+)?Protocol\s+to\s+Prevent,?\s+Suppress\s+and\s+Punish\s+Trafficking",
-    r"(?:the\s+)?Palermo(?:\s+Protocol)?",
-    r"(?:the\s+)?ILO(?:\s+Forced\s+Labou?r)?\s+Protocol(?:\s+(?:of\s+)?2014)?|P0?29",
-    r"(?:the\s+)?(?:OHCHR\s+)?Recommended\s+Principles(?:\s+and\s+Guidelines)?|(?:the\s+)?OHCHR(?:\s+Principles)?",
-    r"(?:the\s+)?(?:UNODC\s+)?Model\s+Law",
-    r"(?:the\s+)?(?:UK\s+)?Modern\s+Slavery\s+Act(?:\s+2015)?|(?:the\s+)?MSA",
-    r"(?:the\s+)?(?:US\s+)?(?:TVPA|Trafficking\s+Victims\s+Protection\s+Act)",
-    r"(?:the\s+)?(?:ECHR|European\s+Convention\s+on\s+Human\s+Rights)",
-    r"(?:the\s+)?(?:ECtHR|European\s+Court\s+of\s+Human\s+Rights|Strasbourg\s+court)",
-    r"V\.?\s?C\.?\s?L\.?(?:\s+and\s+A\.?\s?N\.?)?(?:\s+v\.?\s+(?:the\s+)?(?:UK|United\s+Kingdom))?",
-    r"Rantsev(?:\s+v\.?\s+Cyprus(?:\s+and\s+Russia)?)?",
-    r"Chowdh?ury(?:\s+and\s+Others)?(?:\s+v\.?\s+Greece)?",
-    r"(?:the\s+)?GRETA(?:\s+reports?)?",
-    r"(?:the\s+)?OSCE(?:\s+Action\s+Plan|\s+recommendations)?",
-    r"(?:the\s+)?(?:US\s+)?TIP\s+[Rr]eport",
-]
 _NOT_A_NAME = (
     r"(?!(?:what|which|who|how|why|when|where|does|do|did|is|are|was|were|can|could|must|should|would|will|"
     r"and|or|of|under|in|on|for|about|to|by|with|say|says|require|requires|the|a|an)\b)(?![\d(])"
@@ -53,17 +32,25 @@ _GENERIC_INSTRUMENT = (
     r"(?:Convention|Directive|Protocol|Action\s+Plan|Act|Principles|Guidelines|Recommendations|Model\s+Law)"
     r"(?:\s+(?:No\.?\s*\d+|\(EU\)\s*\d{4}/\d+|\d{4}/\d+(?:/EU)?|of\s+\d{4}|\d{4}))?"
 )
-_INSTRUMENT = "(?:" + "|".join([*_KNOWN_INSTRUMENTS, _GENERIC_INSTRUMENT]) + r")(?!\w)"
-_JURISDICTION = (
-    r"(?:the\s+law\s+(?:of|in)\s+)?(?P<place>(?:the\s+)?(?:United\s+Kingdom|UK|England(?:\s+and\s+Wales)?|Scotland|Northern\s+Ireland|Azerbaijan|"
-    r"United\s+States|USA|US|Greece|Cyprus|Russia|European\s+Union|EU|Council\s+of\s+Europe))\b(?:\s+law)?"
-)
-_SUBJECT = re.compile(
-    rf"\b(?P<pin>{_PIN})(?:\s*,?\s*(?:(?:of|in|under)\s+)?(?P<pin_instr>{_INSTRUMENT}))?"
-    rf"|(?P<instr>\b(?:{_INSTRUMENT}))"
-    rf"|(?P<jur>\b{_JURISDICTION})",
-    re.I,
-)
+
+
+@lru_cache(maxsize=4)
+def _subject_pattern(knowledge: Knowledge) -> re.Pattern[str]:
+    """Provisions, instruments (the knowledge's names first, then any "... Convention") and jurisdictions."""
+    instrument = "(?:" + "|".join([*knowledge.instrument_names, _GENERIC_INSTRUMENT]) + r")(?!\w)"
+    jurisdiction = (
+        r"(?:the\s+law\s+(?:of|in)\s+)?(?P<place>(?:the\s+)?(?:"
+        + "|".join(knowledge.follow_up_places)
+        + r"))\b(?:\s+law)?"
+    )
+    return re.compile(
+        rf"\b(?P<pin>{_PIN})(?:\s*,?\s*(?:(?:of|in|under)\s+)?(?P<pin_instr>{instrument}))?"
+        rf"|(?P<instr>\b(?:{instrument}))"
+        rf"|(?P<jur>\b{jurisdiction})",
+        re.I,
+    )
+
+
 # Words that frame a question without saying what it is about.
 _FRAME_WORDS = set(
     tokens(
@@ -114,7 +101,7 @@ class Subject:
 def subjects(text: str) -> list[Subject]:
     """The provisions, instruments and jurisdictions a question names, in order."""
     found: list[Subject] = []
-    for m in _SUBJECT.finditer(text):
+    for m in _subject_pattern(load_knowledge()).finditer(text):
         instrument = m.group("pin_instr") or m.group("instr")
         found.append(
             Subject(

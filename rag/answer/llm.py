@@ -208,7 +208,7 @@ def normalise_marks(text: str) -> str:
 
 
 class LLMEngine:
-    """Answers with a chat model from the numbered passages; refuses without calling it below the floor."""
+    """Answers with a chat model from the numbered passages (the assistant asks only when the sources address it)."""
 
     def __init__(
         self,
@@ -232,14 +232,12 @@ class LLMEngine:
             HumanMessage(content=prompt.render("user", passages=passages, question=question)),
         ]
 
-    def answer(self, question: str, retrieval: Retrieval, floor: float) -> Answer:
-        return self.stream(question, retrieval, floor, None)
+    def answer(self, question: str, retrieval: Retrieval) -> Answer:
+        return self.stream(question, retrieval, None)
 
-    def stream(
-        self, question: str, retrieval: Retrieval, floor: float, on_token: Callable[[str], Any] | None
-    ) -> Answer:
+    def stream(self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None) -> Answer:
         """The model's answer, each token passed to on_token as it arrives (when given)."""
-        if not retrieval.hits or retrieval.best < floor:
+        if not retrieval.hits:
             return self._refusal(question, retrieval)
         messages = self.messages(question, retrieval.hits)
         if on_token is None:
@@ -306,7 +304,7 @@ class LLMEngine:
 
 
 def _refusal_text() -> str:
-    from rag.answer.extractive import REFUSAL
+    from rag.answer.policy import REFUSAL
 
     return REFUSAL
 

@@ -210,7 +210,7 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
 
 def _withheld(answer: Answer, retrieval: Retrieval, checked: int) -> Answer:
     from rag.answer.citations import citations_for
-    from rag.answer.extractive import REFUSAL
+    from rag.answer.policy import REFUSAL
 
     why = f"none of its {checked} citations is supported" if checked else "it cites no passage"
     answer.warnings.append(f"the answer was withheld because {why}")

@@ -67,3 +67,7 @@ class SessionOutputError(RagError):
 
 class ConfigError(RagError):
     """A setting has an invalid value."""
+
+
+class KnowledgeError(RagError):
+    """The legal knowledge file (knowledge.yaml) is malformed or points at documents the corpus lacks."""

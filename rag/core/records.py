@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-META_KEYS = ("title", "citation", "type", "jurisdiction", "date", "url", "language")
+META_KEYS = ("title", "citation", "type", "jurisdiction", "date", "url", "language", "authority", "about", "forum")
+AUTHORITIES = ("primary", "commentary")
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,16 @@ class DocMeta:
     date: str | None = None
     url: str | None = None
     language: str | None = None
+    authority: str | None = None  # "primary" (the text itself) or "commentary" (the bench book's notes); None: primary
+    about: str | None = None  # the instrument a commentary discusses, as a short citation ("CETS No. 197")
+    forum: str | None = None  # the forum a national note governs within its jurisdiction ("UK-EW")
 
     def as_dict(self) -> dict[str, str]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @property
+    def commentary(self) -> bool:
+        return self.authority == "commentary"
 
 
 @dataclass(frozen=True)
@@ -90,9 +98,23 @@ class Citation:
     path: str
     score: float
     verified: bool = True
+    heading_path: tuple[str, ...] = ()  # where the passage stands in its document
+    authority: str = "primary"
+    about: str | None = None
+    label: str = ""  # what every face prints: see rag.core.labels
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["heading_path"] = list(self.heading_path)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Citation:
+        """A citation as `as_dict` wrote it (results.jsonl), ignoring keys it does not know."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["heading_path"] = tuple(values.get("heading_path") or ())
+        return cls(**values)
 
 
 @dataclass
@@ -122,6 +144,20 @@ class Answer:
         if self.verification is not None:
             data["verification"] = self.verification
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """An answer as `as_dict` wrote it."""
+        return cls(
+            question=data["question"],
+            answer=data["answer"],
+            refused=bool(data["refused"]),
+            engine=data.get("engine", ""),
+            citations=[Citation.from_dict(c) for c in data.get("citations", [])],
+            timings_ms=dict(data.get("timings_ms", {})),
+            warnings=list(data.get("warnings", [])),
+            verification=data.get("verification"),
+        )
 
 
 @dataclass

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -16,7 +14,8 @@ from urllib.parse import urlparse
 
 from rag.core.config import Settings
 from rag.core.errors import RagError
-from rag.core.records import Answer, Citation
+from rag.core.files import write_atomic
+from rag.core.records import Answer
 from rag.faces.chat_render import Exchange
 
 if TYPE_CHECKING:
@@ -93,37 +92,6 @@ def privacy_note(settings: Settings) -> str:
     hosts = {urlparse(url if "://" in url else f"http://{url}").hostname for _, url in talks_to}
     where = "all on this machine" if hosts <= LOCAL_HOSTS else "not all on this machine: mind confidential details"
     return "talks to " + " and ".join(f"{what} at {url}" for what, url in talks_to) + f" ({where})"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder, so a crash never leaves half a transcript."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def heading_path(c: Citation) -> tuple[str, ...]:
-    """Where the passage stands in its document (headings), found again in the file; () when it cannot be."""
-    from rag.ingest.chunk import sections
-    from rag.ingest.load import load_document
-
-    try:
-        doc = load_document(Path(c.path))
-    except (RagError, OSError):
-        return ()
-    at = doc.text.find(c.quote[:200])
-    if at < 0:
-        return ()
-    for sec in sections(doc):
-        if sec.start <= at < max(sec.end, sec.start + 1):
-            return sec.heading_path
-    return ()
 
 
 class Chat:
@@ -236,11 +204,11 @@ class Chat:
             )
             return
         cited = next(c for c in self.last.citations if c.n == int(args[0]))
-        show_passage(self.console, cited, heading_path(cited))
+        show_passage(self.console, cited, cited.heading_path)
 
     def cmd_filter(self, args: tuple[str, ...]) -> None:
         from rag.core.errors import BadFilter
-        from rag.retrieve.hybrid import parse_filters
+        from rag.retrieve.filters import parse_filters
 
         if [a.lower() for a in args] in (["off"], ["clear"], ["none"]):
             self.filters = {}
@@ -276,7 +244,7 @@ class Chat:
             "Corpus": str(self.settings.corpus),
         }
         try:
-            write_atomically(path, transcript_markdown(self.exchanges, header))
+            write_atomic(path, transcript_markdown(self.exchanges, header))
         except OSError as exc:
             self.say(f"Error: cannot write {path}: {exc.strerror or exc}; choose another file", "red")
             return

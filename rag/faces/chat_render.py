@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rag.core.labels import source_name
 from rag.core.records import Answer, Citation
 from rag.faces.render import short_quote
 
@@ -21,16 +22,6 @@ class Exchange:
     standalone: str
     answer: Answer
     filters: dict[str, str] = field(default_factory=dict)
-
-
-def source_name(c: Citation) -> str:
-    """'Article 26, Council of Europe Convention ... (CETS No. 197)': pinpoint, title, citation."""
-    name = f"{c.pinpoint}, {c.title}" if c.pinpoint else c.title
-    if c.citation and c.citation not in c.title:
-        name += f" ({c.citation})"
-    if c.page is not None:
-        name += f", p. {c.page}"
-    return name
 
 
 def source_line(c: Citation, refused: bool = False) -> Text:

@@ -85,7 +85,7 @@ def ask(
     """Answer one question with pinpoint citations, or say the sources do not address it."""
     from rag.answer.assistant import Assistant
     from rag.faces import render
-    from rag.retrieve.hybrid import parse_filters
+    from rag.retrieve.filters import parse_filters
 
     with user_errors():
         filters = parse_filters(where)

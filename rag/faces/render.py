@@ -6,6 +6,7 @@ import json
 import textwrap
 from typing import Any
 
+from rag.core.labels import source_name
 from rag.core.records import Answer, Citation, IngestReport, SourceInfo
 
 
@@ -14,15 +15,7 @@ def to_json(data: Any) -> str:
 
 
 def citation_heading(c: Citation) -> str:
-    parts = [f"[{c.n}]"]
-    if c.pinpoint:
-        parts.append(c.pinpoint + ",")
-    parts.append(c.title)
-    if c.citation and c.citation not in c.title:
-        parts.append(f"({c.citation})")
-    if c.page is not None:
-        parts.append(f"p. {c.page}")
-    return " ".join(parts)
+    return f"[{c.n}] {source_name(c)}"
 
 
 def short_quote(text: str, width: int = 240) -> str:

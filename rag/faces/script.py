@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.core.errors import ScriptError
-from rag.core.records import Answer, Citation
+from rag.core.records import Answer
 
 if TYPE_CHECKING:
     from yaml import Node
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "audience", "questions")
 QUESTION_KEYS = ("ask", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
-_CITATION_FIELDS = {f.name for f in fields(Citation)}
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
 
 
@@ -91,18 +90,7 @@ class Result:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
-        answer = Answer(
-            question=data["question"],
-            answer=data["answer"],
-            refused=bool(data["refused"]),
-            engine=data.get("engine", ""),
-            citations=[
-                Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS}) for c in data.get("citations", [])
-            ],
-            timings_ms=dict(data.get("timings_ms", {})),
-            warnings=list(data.get("warnings", [])),
-            verification=data.get("verification"),
-        )
+        answer = Answer.from_dict(data)
         checks = [Check(c["kind"], c["expected"], bool(c["passed"])) for c in data.get("checks", [])]
         return cls(id=int(data["id"]), answer=answer, checks=checks, note=data.get("note"))
 
@@ -199,7 +187,7 @@ class _Validator:
     def filters(self, node: Node, where: str) -> dict[str, str]:
         import yaml
 
-        from rag.retrieve.hybrid import FILTER_KEYS
+        from rag.retrieve.filters import FILTER_KEYS
 
         keys = tuple(sorted(set(FILTER_KEYS) - {"doc_id"}))
         if not isinstance(node, yaml.MappingNode):

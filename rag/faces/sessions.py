@@ -10,10 +10,10 @@ from typing import Any, Protocol
 
 from rag.core import pinpoint
 from rag.core.errors import SessionOutputError
+from rag.core.files import write_atomic
 from rag.core.records import Answer
 from rag.faces import transcript
 from rag.faces.script import Check, Question, Result, Script, flat
-from rag.faces.transcript import write_atomic
 
 RESULTS = "results.jsonl"
 

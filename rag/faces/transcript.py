@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.core.records import Citation
+from rag.core.files import write_atomic
+from rag.core.labels import source_name
 
 if TYPE_CHECKING:
     from rag.faces.script import Result, Script
@@ -56,16 +56,6 @@ footer { color: #555; font-size: .85rem; border-top: 1px solid #ccc; margin-top:
 """
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Replace path in one step, so a reader (or a kill) never sees half a file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def _summary(script: Script, results: list[Result]) -> str:
     checked = [r for r in results if r.checks]
     passed = sum(r.passed for r in checked)
@@ -73,15 +63,6 @@ def _summary(script: Script, results: list[Result]) -> str:
         f"{len(results)} of {len(script.questions)} questions answered; "
         f"{passed} of {len(checked)} with expectations passed"
     )
-
-
-def _source_line(c: Citation) -> str:
-    line = f"{c.pinpoint}, {c.title}" if c.pinpoint else c.title
-    if c.citation and c.citation not in c.title:
-        line += f" ({c.citation})"
-    if c.page is not None:
-        line += f", p. {c.page}"
-    return line
 
 
 def _result_word(result: Result) -> str:
@@ -113,7 +94,7 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
             lines += ["Nearest sources (none answers the question):" if a.refused else "Sources:", ""]
         for c in a.citations:
             mark = "" if c.verified or a.refused else " **[NOT VERIFIED]**"
-            lines.append(f"{c.n}. **{_source_line(c)}**{mark} — `{c.path}`")
+            lines.append(f"{c.n}. **{source_name(c)}**{mark} — `{c.path}`")
             lines.append(f"   > {' '.join(c.quote.split())}")
         if a.citations:
             lines.append("")
@@ -154,7 +135,7 @@ def _question_html(result: Result) -> str:
         for c in a.citations:
             flag = "" if c.verified or a.refused else ' <span class="warn">[NOT VERIFIED]</span>'
             out.append(
-                f'<li id="q{result.id}-s{c.n}" value="{c.n}"><span class="src">{escape(_source_line(c))}</span>{flag}'
+                f'<li id="q{result.id}-s{c.n}" value="{c.n}"><span class="src">{escape(source_name(c))}</span>{flag}'
                 f'<br><span class="path">{escape(c.path)} · relevance {c.score:.2f}</span>'
                 f"<blockquote>{escape(' '.join(c.quote.split()))}</blockquote></li>"
             )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.answer.citations import display_path
 from rag.core.config import Settings
+from rag.core.files import display_path
 from rag.core.records import DocMeta, SourceInfo
 
 

@@ -14,6 +14,7 @@ from rag.core.config import Settings
 from rag.core.errors import LoadError
 from rag.core.records import Chunk, IngestReport
 from rag.index import locks, store
+from rag.index.schema import chunk_metadata
 from rag.ingest.chunk import chunk_document, context_line
 from rag.ingest.discover import discover
 from rag.ingest.document import MAX_TEXT_BYTES
@@ -24,23 +25,6 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, int, int], None]  # (path, files done, files in all)
 FLUSH_CHUNKS = 256  # chunks written to the store at once: few round trips, little work lost to a kill
-
-
-def chunk_metadata(chunk: Chunk, quote_at: int) -> dict[str, Any]:
-    """Flat, Chroma-safe metadata: everything needed to rebuild the Chunk from the store."""
-    meta: dict[str, Any] = {
-        **chunk.meta.as_dict(),
-        "doc_id": chunk.doc_id,
-        "chunk_id": chunk.chunk_id,
-        "source": chunk.source,
-        "pinpoint": chunk.pinpoint,
-        "heading": " > ".join(chunk.heading_path),
-        "start": chunk.start,
-        "end": chunk.end,
-        "page": chunk.page,
-        "quote_at": quote_at,
-    }
-    return {k: v for k, v in meta.items() if v is not None and v != ""}
 
 
 def to_document(chunk: Chunk) -> Document:

@@ -1,0 +1,218 @@
+"""Legal knowledge as data: jurisdictions, countries and places, instruments, aliases and the field's words.
+
+One file, `knowledge.yaml` beside the corpus, read and checked here once; retrieval, coverage and
+follow-ups only ever see the typed `Knowledge` record.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+from rag.core.errors import KnowledgeError
+
+FILE_NAME = "knowledge.yaml"
+_NOTE_SUFFIXES = {".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm"}
+
+
+def doc_id_for(path: Path) -> str:
+    """A stable, readable id from the file name: 'coe-convention' for corpus/.../coe-convention.md."""
+    return re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-") or "document"
+
+
+@dataclass(frozen=True)
+class Country:
+    """A country as questions name it, where its facts may be set, and which notes state its law."""
+
+    name: str
+    forms: tuple[str, ...]
+    places: tuple[str, ...] = ()
+    law: str | None = None  # the `jurisdiction:` code of the notes on its own law
+    eu: bool = False  # bound by Directive 2011/36/EU
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """An instrument or judgment a question may name, and the documents (note, official text) it points at."""
+
+    docs: tuple[str, ...]
+    mentions: str  # a lower-case regular expression
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one loaded file, one record
+class Knowledge:
+    """Everything the query side knows about the field, validated."""
+
+    jurisdictions: dict[str, str]
+    commentary: str
+    eu_documents: tuple[str, ...]
+    countries: tuple[Country, ...]
+    instruments: tuple[Instrument, ...]
+    judgments: tuple[str, ...]
+    convention_texts: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+    instrument_names: tuple[str, ...]
+    follow_up_places: tuple[str, ...]
+    domain: tuple[str, ...]
+    source: str = ""
+
+    @cached_property
+    def country_forms(self) -> dict[str, str]:
+        """Each name or adjective of a country, as written, to the country's name."""
+        forms: dict[str, str] = {}
+        for c in self.countries:
+            forms[c.name] = c.name
+            forms.update(dict.fromkeys(c.forms, c.name))
+        return forms
+
+    @cached_property
+    def place_forms(self) -> dict[str, str]:
+        """Country forms and the cities and regions of each country, to the country's name."""
+        forms = dict(self.country_forms)
+        for c in self.countries:
+            forms.update(dict.fromkeys(c.places, c.name))
+        return forms
+
+    @cached_property
+    def by_name(self) -> dict[str, Country]:
+        return {c.name: c for c in self.countries}
+
+
+def _list(data: dict[str, Any], key: str, where: str, kind: type = str) -> list[Any]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        raise KnowledgeError(f"{where}: '{key}' must be a list of {kind.__name__ if kind is not dict else 'entries'}")
+    return value
+
+
+def _pattern(text: str, where: str) -> str:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise KnowledgeError(f"{where}: the pattern {text!r} is not a valid regular expression ({exc})") from None
+    return text
+
+
+def known_documents(corpus: Path) -> set[str]:
+    """The doc ids a knowledge file may point at: the corpus's files and the official texts it lists."""
+    import yaml
+
+    ids = {doc_id_for(p) for p in corpus.rglob("*") if p.suffix.lower() in _NOTE_SUFFIXES and p.is_file()}
+    listed = corpus / "sources.yaml"
+    if listed.is_file():
+        data = yaml.safe_load(listed.read_text(encoding="utf-8")) or {}
+        ids |= {str(s["name"]) for s in data.get("sources", []) if isinstance(s, dict) and s.get("name")}
+    return ids
+
+
+def _used_jurisdictions(corpus: Path) -> set[str]:
+    """The `jurisdiction:` codes that the corpus's notes (and its official texts list) use."""
+    found = set()
+    for p in corpus.rglob("*"):
+        if p.suffix.lower() in (".md", ".markdown", ".yaml") and p.is_file() and p.name != FILE_NAME:
+            found |= set(re.findall(r"^\s*jurisdiction:\s*[\"']?([\w-]+)", p.read_text(encoding="utf-8"), re.M))
+    return found
+
+
+def parse(data: Any, where: str, documents: set[str] | None = None, used: set[str] | None = None) -> Knowledge:
+    """Check the file's content and build the record; `documents` and `used` are what the corpus holds."""
+    if not isinstance(data, dict):
+        raise KnowledgeError(f"{where}: must be a mapping of sections (jurisdictions, countries, instruments ...)")
+    jurisdictions: dict[str, str] = {}
+    for entry in _list(data, "jurisdictions", where, dict):
+        code = str(entry.get("code", ""))
+        if not re.fullmatch(r"[\w-]+", code) or code in jurisdictions:
+            raise KnowledgeError(f"{where}: jurisdiction code {code!r} is empty, not one word, or given twice")
+        jurisdictions[code] = str(entry.get("name", code))
+    if used is not None:
+        for code in sorted(set(jurisdictions) - used):
+            raise KnowledgeError(f"{where}: jurisdiction {code} is used by no note; add a note or remove the entry")
+    countries: list[Country] = []
+    seen_forms: dict[str, str] = {}
+    for entry in _list(data, "countries", where, dict):
+        country = Country(
+            name=str(entry.get("name", "")),
+            forms=tuple(str(f) for f in entry.get("forms", [])),
+            places=tuple(str(p) for p in entry.get("places", [])),
+            law=entry.get("law"),
+            eu=bool(entry.get("eu", False)),
+        )
+        if not country.name:
+            raise KnowledgeError(f"{where}: a country entry has no name")
+        if country.law is not None and country.law not in jurisdictions:
+            raise KnowledgeError(f"{where}: {country.name}'s law {country.law!r} is not a declared jurisdiction code")
+        for form in (country.name, *country.forms, *country.places):
+            other = seen_forms.setdefault(form, country.name)
+            if other != country.name:
+                raise KnowledgeError(f"{where}: the name {form!r} is given to both {other} and {country.name}")
+        countries.append(country)
+    instruments = []
+    for entry in _list(data, "instruments", where, dict):
+        docs = tuple(str(d) for d in entry.get("docs", []))
+        mentions = _pattern(str(entry.get("mentions", "")), where)
+        if not docs or not mentions:
+            raise KnowledgeError(f"{where}: every instrument needs docs and a mentions pattern")
+        instruments.append(Instrument(docs, mentions))
+    aliases: list[tuple[str, str]] = []
+    for entry in _list(data, "aliases", where, dict):
+        pattern = _pattern(str(entry.get("pattern", "")), where)
+        if any(p == pattern for p, _ in aliases):
+            raise KnowledgeError(f"{where}: the alias {pattern!r} is given twice; keep one")
+        aliases.append((pattern, str(entry.get("expansion", ""))))
+    knowledge = Knowledge(
+        jurisdictions=jurisdictions,
+        commentary=str(data.get("commentary", "")),
+        eu_documents=tuple(_list(data, "eu_documents", where)),
+        countries=tuple(countries),
+        instruments=tuple(instruments),
+        judgments=tuple(_list(data, "judgments", where)),
+        convention_texts=tuple(_list(data, "convention_texts", where)),
+        aliases=tuple(aliases),
+        instrument_names=tuple(_pattern(p, where) for p in _list(data, "instrument_names", where)),
+        follow_up_places=tuple(_pattern(p, where) for p in _list(data, "follow_up_places", where)),
+        domain=tuple(_list(data, "domain", where)),
+        source=where,
+    )
+    if knowledge.commentary not in jurisdictions:
+        raise KnowledgeError(f"{where}: commentary {knowledge.commentary!r} is not a declared jurisdiction code")
+    if documents is not None:
+        named = [d for i in knowledge.instruments for d in i.docs]
+        named += [*knowledge.judgments, *knowledge.convention_texts, *knowledge.eu_documents]
+        extra = set(_list(data, "known_texts", where)) if "known_texts" in data else set()
+        for doc in named:
+            if doc not in documents and doc not in extra:
+                raise KnowledgeError(
+                    f"{where}: document id {doc!r} is neither a file of the corpus nor in its sources.yaml; "
+                    "fix the id or add the document"
+                )
+    return knowledge
+
+
+@lru_cache(maxsize=4)
+def _load(path: Path, mtime: float) -> Knowledge:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: cannot read the legal knowledge file ({exc}); fix its YAML") from None
+    return parse(data, str(path), known_documents(path.parent), _used_jurisdictions(path.parent))
+
+
+def packaged_corpus() -> Path:
+    """The bench book that ships with the program."""
+    from rag.core.config import REPO_ROOT
+
+    return REPO_ROOT / "corpus"
+
+
+def load(corpus: Path | None = None) -> Knowledge:
+    """The knowledge file beside `corpus` if it has one, else the bench book's own; validated, cached."""
+    for folder in (corpus, packaged_corpus()):
+        if folder is not None and (folder / FILE_NAME).is_file():
+            path = (folder / FILE_NAME).resolve()
+            return _load(path, path.stat().st_mtime)
+    raise KnowledgeError(f"no {FILE_NAME} beside the corpus in {corpus or packaged_corpus()}; reinstall rag")

@@ -1,0 +1,136 @@
+"""Ordering the fused candidates: named provisions first, binding law before commentary, the law of the
+place, and one or two passages a document."""
+
+from __future__ import annotations
+
+import re
+
+from rag.core import pinpoint as pp
+from rag.core.knowledge import Knowledge
+from rag.core.records import Hit
+
+RRF_K = 60  # reciprocal rank fusion: 1 / (RRF_K + rank) per retriever
+PER_DOC = 2  # at most this many passages of one document in an answer, unless filtered to one
+
+
+# Questions asking for a list or a comparison want breadth: one passage per document.
+BROAD = re.compile(
+    r"\b(?:which|what)\b[^?]*\b(?:instruments|judgments|cases|standards|treaties|sources|conventions|provisions|"
+    r"texts|documents)\b|\bcompar\w*|\bdiffer\w*|\bside by side\b",
+    re.I,
+)
+
+
+def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
+    """Put the best passages of a pinpoint the question names first.
+
+    With the instrument named ("s.45 MSA", "Article 8 of the Directive") its two most relevant matching
+    passages lead; other parts of the same provision keep their place on merit, so a question about the
+    Schedule that limits s.45 is not crowded out by every subsection of s.45. A bare "Article 4" names
+    no instrument: its best match is lifted by one place's worth of score instead.
+    """
+    exact = [h for h in ranked if h.exact]
+    if not exact:
+        return ranked
+    if named:
+        # The provision's own text before the commentary under it ("How practitioners apply it").
+        exact.sort(key=lambda h: not _states_provision(h))
+        # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit. When the
+        # provision is applied in another named document (a judgment's holding on Article 6), that leads too.
+        several = len({h.chunk.pinpoint for h in exact}) > 1
+        lead = exact[: 1 if several else 2]
+        others = [h for h in exact if h.chunk.doc_id != exact[0].chunk.doc_id]
+        if others:
+            # The judgment the question is most about: the one whose best passage ranks highest on merit.
+            standing: dict[str, float] = {}
+            for h in ranked:
+                standing.setdefault(h.chunk.doc_id, h.score)
+            applied = max(others, key=lambda h: (standing[h.chunk.doc_id], _states_provision(h), h.score))
+            if applied not in lead:
+                lead = [lead[0], applied]
+        return lead + [h for h in ranked if h not in lead]
+    boosted = [
+        Hit(
+            h.chunk,
+            h.score + 1.0 / RRF_K,
+            h.dense,
+            h.keyword,
+            h.exact,
+        )
+        if h is exact[0]
+        else h
+        for h in ranked
+    ]
+    return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
+
+
+# "Which international standards/instruments...": the team's commentary is not one of them.
+INSTRUMENTS = re.compile(r"\b(?:which|what)\b[^?]*\b(?:instruments|standards|treaties|conventions)\b", re.I)
+
+
+def binding_first(
+    ranked: list[Hit], question: str, places: set[str], hinted: set[str], knowledge: Knowledge
+) -> list[Hit]:
+    """Move behind the rest what does not answer the question as asked, keeping the order otherwise.
+
+    A list of instruments is not answered by the bench book's own commentary; and EU law does not
+    govern facts set outside the Union (Baku; England since Brexit) unless the question asks about it.
+    """
+    later: set[int] = set()
+    if INSTRUMENTS.search(question):
+        later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == knowledge.commentary}
+    if places and "EU" not in places and not hinted & set(knowledge.eu_documents):
+        later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == "EU" and not h.exact}
+    if not later:
+        return ranked
+    return [h for h in ranked if id(h) not in later] + [h for h in ranked if id(h) in later]
+
+
+def _states_provision(hit: Hit) -> bool:
+    """The chunk sits directly under the heading that names its pinpoint."""
+    path = hit.chunk.heading_path
+    return bool(path) and pp.matches(pp.from_heading(path[-1]) or "", hit.chunk.pinpoint)
+
+
+def with_local_law(hits: list[Hit], ranked: list[Hit], places: set[str], k: int) -> list[Hit]:
+    """Make room for the best passage governed by the place the facts are set in, if none made the top k."""
+    if not places or any(h.chunk.meta.jurisdiction in places for h in hits):
+        return hits
+    local = next((h for h in ranked if h.chunk.meta.jurisdiction in places), None)
+    if local is None:
+        return hits
+    if len(hits) < k:
+        return [*hits, local]
+    # It takes the place of the weakest passage, never of a provision the question names.
+    weakest = next((i for i in range(len(hits) - 1, -1, -1) if not hits[i].exact), None)
+    if weakest is None:
+        return hits
+    return [*hits[:weakest], *hits[weakest + 1 :], local]
+
+
+def diverse(
+    hits: list[Hit], k: int, per_doc: int = PER_DOC, focus: set[str] | None = None, commentary: str | None = None
+) -> list[Hit]:
+    """Top k, with at most per_doc passages of one document (one more when the question names just that one)."""
+    named = (focus or set()) & {h.chunk.doc_id for h in hits}
+    chosen: list[Hit] = []
+    seen: dict[str, int] = {}
+    places: set[tuple[str, object]] = set()  # (document, provision or section) already chosen
+    for hit in hits:
+        limit = per_doc + 1 if len(named) == 1 and hit.chunk.doc_id in named else per_doc
+        if commentary is not None and hit.chunk.meta.jurisdiction == commentary:
+            limit = 1  # the bench book's own guides: one passage, so primary sources get the room
+        # A second passage of the same provision waits: another provision of that document says more.
+        where = (hit.chunk.doc_id, hit.chunk.pinpoint or hit.chunk.heading_path)
+        if seen.get(hit.chunk.doc_id, 0) < limit and (where not in places or hit.exact):
+            chosen.append(hit)
+            seen[hit.chunk.doc_id] = seen.get(hit.chunk.doc_id, 0) + 1
+            places.add(where)
+        if len(chosen) == k:
+            return chosen
+    for hit in hits:  # not enough other documents: fill up from the best remaining
+        if hit not in chosen:
+            chosen.append(hit)
+        if len(chosen) == k:
+            break
+    return chosen
