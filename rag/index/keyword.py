@@ -128,6 +128,7 @@ class KeywordIndex:
     _vocabulary: set[str] | None = None
     _by_id: dict[str, dict[str, Any]] | None = None
     _pinned: dict[str, list[int]] | None = None
+    _documents: set[str] | None = None
 
     def pinned(self) -> dict[str, list[int]]:
         """Each pinpoint label in the index, and the positions of the chunks that carry it."""
@@ -143,6 +144,13 @@ class KeywordIndex:
         if self._by_id is None:
             self._by_id = dict(zip(self.ids, self.metas, strict=True))
         return self._by_id.get(chunk_id, {})
+
+    @property
+    def documents(self) -> set[str]:
+        """The doc ids of the indexed chunks."""
+        if self._documents is None:
+            self._documents = {str(m.get("doc_id", "")) for m in self.metas}
+        return self._documents
 
     @property
     def vocabulary(self) -> set[str]:

@@ -118,7 +118,8 @@ class Retriever:
         scored = promote_exact(scored, named)
         scored = binding_first(scored, question, places, hinted, self.knowledge)
         best = max([*dense.values(), *(h.dense or 0.0 for h in scored)], default=0.0)
-        broad = BROAD.search(question) and len(hinted) != 1  # "how does s.45(4) differ from s.45(1)" is narrow
+        # "How does s.45(4) differ from s.45(1)?" names one indexed document: narrow, not a comparison of sources.
+        broad = BROAD.search(question) and len(hinted & self.keywords.documents) != 1
         per_doc = k if "doc_id" in filters else 1 if broad else PER_DOC
         final = diverse(scored, k, per_doc=per_doc, focus=hinted, commentary=self.knowledge.commentary)
         # The law of the place is in point even when the question never names it.
