@@ -97,7 +97,8 @@ def test_adding_a_jurisdiction_is_one_data_entry_and_one_note(tmp_path: Path, mo
     data["jurisdictions"].append({"code": "FD", "name": "Freedonia"})
     data["countries"].append({"name": "Freedonia", "forms": ["Freedonian"], "places": ["Fredville"], "law": "FD"})
     folder = corpus_with(tmp_path, data, {"freedonia-act.md": FREEDONIA_NOTE})
-    question = "A prosecutor in Fredville charged a trafficked woman with theft. Is the prosecutor entitled not to prosecute her?"
+    facts = "A prosecutor in Fredville charged a trafficked woman with theft."
+    question = facts + " Is the prosecutor entitled not to prosecute her?"
     known = knowledge.load(folder)
     assert place_jurisdictions(question, known) == {"FD"}
     assert place_jurisdictions(question) == set()  # the shipped knowledge does not know Freedonia
