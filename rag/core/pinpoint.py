@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 _SUB = r"((?:\s?\(\w{1,4}\))*)"  # (2), (b)(19)
+# A judgment's neutral citation, "[2018] EWCA Crim 667": the pinpoint of a judgment's own section.
+NEUTRAL_CITATION = re.compile(r"^\[((?:19|20)\d\d)\]\s+([A-Z]{2,}(?:\s+(?:Crim|Civ|Admin|Fam))?)\s+(\d+)\b")
 
 _HEADING_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(\d+)\s*U\.?\s?S\.?\s?C\.?\s*(?:§+\s*)?(\d+[a-z]?)" + _SUB, re.I), "usc"),
-    (re.compile(r"^(?:Article|Art\.?)\s+(\d+[a-z]?)\b" + _SUB, re.I), "Article"),
+    (re.compile(r"^(?:Article|Art\.?)\s+(\d+[a-z]?(?:\.\d+)*)\b" + _SUB, re.I), "Article"),  # "Article 1.0.2"
     (re.compile(r"^Recital\s*\(?(\d+)\)?()", re.I), "Recital"),
     (re.compile(r"^(?:Section|s\.)\s*(\d+[A-Z]?)\b" + _SUB, re.I), "Section"),
     (re.compile(r"^Schedule\s+(\d+)()", re.I), "Schedule"),
@@ -16,6 +18,7 @@ _HEADING_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Guideline\s+(\d+)(?:\.(\d+)|,?\s*para(?:graph)?\.?\s*(\d+))?", re.I), "Guideline"),
     (re.compile(r"^Recommendation\s+(\d+)()", re.I), "Recommendation"),
     (re.compile(r"^(?:para(?:graph)?\.?|¶)\s*(\d+)()", re.I), "para."),
+    (NEUTRAL_CITATION, "neutral"),
 ]
 
 
@@ -39,6 +42,8 @@ def from_heading(heading: str) -> str | None:
             return f"Guideline {m.group(1)}.{para}" if para else f"Guideline {m.group(1)}"
         if kind == "para.":
             return f"para. {m.group(1)}"
+        if kind == "neutral":
+            return f"[{m.group(1)}] {m.group(2)} {m.group(3)}"
         return f"{kind} {m.group(1)}{_subs(m.group(2))}"
     return None
 

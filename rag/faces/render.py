@@ -61,7 +61,8 @@ def sources_text(sources: list[SourceInfo]) -> str:
     lines = []
     for s in sources:
         meta = s.meta
-        tags = ", ".join(x for x in (meta.type, meta.jurisdiction, meta.date) if x)
+        kind = f"commentary on {meta.about}" if meta.commentary and meta.about else meta.authority or "primary"
+        tags = ", ".join(x for x in (kind, meta.type, meta.forum or meta.jurisdiction, meta.date) if x)
         lines.append(f"{s.doc_id}: {meta.title}" + (f" ({meta.citation})" if meta.citation else ""))
         lines.append(f"    {tags}; {s.chunks} chunks; {s.path}")
     lines.append(f"{len(sources)} documents, {sum(s.chunks for s in sources)} chunks")

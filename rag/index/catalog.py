@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rag.core.config import Settings
 from rag.core.files import display_path
-from rag.core.records import DocMeta, SourceInfo
+from rag.core.records import META_KEYS, DocMeta, SourceInfo
 
 
 def list_sources(settings: Settings) -> list[SourceInfo]:
@@ -22,11 +22,7 @@ def list_sources(settings: Settings) -> list[SourceInfo]:
         first.setdefault(key, meta)
     infos = []
     for key, meta in first.items():
-        fields = {
-            k: str(meta[k])
-            for k in ("title", "citation", "type", "jurisdiction", "date", "url", "language")
-            if k in meta
-        }
+        fields = {k: str(meta[k]) for k in META_KEYS if k in meta}
         infos.append(
             SourceInfo(
                 doc_id=str(meta.get("doc_id", "")), path=display_path(key), meta=DocMeta(**fields), chunks=counts[key]

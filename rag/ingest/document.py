@@ -10,7 +10,7 @@ from typing import Any
 
 from rag.core import pinpoint as pp
 from rag.core.errors import LoadError
-from rag.core.records import META_KEYS, DocMeta, SourceDocument
+from rag.core.records import AUTHORITIES, META_KEYS, DocMeta, SourceDocument
 
 MAX_BYTES = 64 * 1024 * 1024  # PDF, DOCX and HTML files, whose bytes are mostly not text
 
@@ -78,9 +78,13 @@ def read_text(path: Path) -> str:
 def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:
     meta = {k: str(values[k]).strip() for k in META_KEYS if values.get(k) not in (None, "")}
     meta.setdefault("title", fallback_title)
-    for key in ("type", "jurisdiction"):
+    # A file a user adds without saying otherwise is the text itself; the bench book's notes say `commentary`.
+    meta.setdefault("authority", "primary")
+    for key in ("type", "jurisdiction", "forum"):
         if key in meta and not re.fullmatch(r"[\w-]+", meta[key]):
             raise LoadError(f"{path}: front matter '{key}: {meta[key]}' must be one word such as 'treaty'")
+    if meta["authority"] not in AUTHORITIES:
+        raise LoadError(f"{path}: front matter 'authority: {meta['authority']}' must be primary or commentary")
     return DocMeta(**meta)
 
 

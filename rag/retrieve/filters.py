@@ -12,6 +12,8 @@ FILTER_KEYS = {
     "language": "language",
     "citation": "citation",
     "pinpoint": "pinpoint",
+    "authority": "authority",
+    "forum": "forum",
 }
 
 

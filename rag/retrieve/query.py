@@ -13,13 +13,14 @@ from rag.core.knowledge import Knowledge
 from rag.core.knowledge import load as load_knowledge
 
 _PINPOINTS = [
-    (re.compile(r"\b(?:article|art)\.?\s*(\d+[a-z]?)((?:\s?\(\w{1,3}\))*)", re.I), "Article {0}{1}"),
+    (re.compile(r"\b(?:article|art)\.?\s*(\d+[a-z]?(?:\.\d+)*)((?:\s?\(\w{1,3}\))*)", re.I), "Article {0}{1}"),
     (re.compile(r"\brecital\s*\(?(\d+)\)?()", re.I), "Recital {0}{1}"),
     (re.compile(r"(?:\bsection|\bs\.|\bs(?=\d)|§)\s*(\d+[A-Z]?)((?:\s?\(\w{1,3}\))*)", re.I), "Section {0}{1}"),
     (re.compile(r"\bschedule\s+(\d+)()", re.I), "Schedule {0}{1}"),
     (re.compile(r"\bprinciple\s+(\d+)()", re.I), "Principle {0}{1}"),
     (re.compile(r"\bguideline\s+(\d+(?:\.\d+)?)()", re.I), "Guideline {0}{1}"),
     (re.compile(r"\b(\d{4})\((\w{1,3})\)((?:\(\w{1,3}\))*)"), "USC {0}({1}){2}"),
+    (re.compile(r"\[((?:19|20)\d\d)\]\s+([A-Z]{2,}(?:\s+(?:Crim|Civ|Admin|Fam))?)\s+(\d+)\b"), "[{0}] {1} {2}"),
 ]
 
 
@@ -51,6 +52,8 @@ def find_pinpoints(question: str) -> list[str]:
             groups = [re.sub(r"\s+", "", g or "") for g in m.groups()]
             if template.startswith("USC"):
                 pin = f"22 U.S.C. {groups[0]}({groups[1]}){groups[2]}"
+            elif template.startswith("["):  # a neutral citation keeps its court's words apart: "EWCA Crim"
+                pin = template.format(m.group(1), " ".join(m.group(2).split()), m.group(3))
             else:
                 pin = template.format(*groups)
             if pin not in found:
