@@ -31,6 +31,7 @@ class Country:
     forms: tuple[str, ...]
     places: tuple[str, ...] = ()
     law: str | None = None  # the `jurisdiction:` code of the notes on its own law
+    forum: str | None = None  # the `forum:` code of notes on the law of this part of it (UK-EW, UK-SC, UK-NI)
     eu: bool = False  # bound by Directive 2011/36/EU
 
 
@@ -138,6 +139,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
             forms=tuple(str(f) for f in entry.get("forms", [])),
             places=tuple(str(p) for p in entry.get("places", [])),
             law=entry.get("law"),
+            forum=entry.get("forum"),
             eu=bool(entry.get("eu", False)),
         )
         if not country.name:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from rag.index import store
 from rag.index.schema import chunk_from
 from rag.retrieve import coverage
 from rag.retrieve.coverage import Coverage
-from rag.retrieve.places import place_jurisdictions
+from rag.retrieve.places import is_local, place_jurisdictions
 from rag.retrieve.query import ParsedQuery, parse
 from rag.retrieve.rank import BROAD, PER_DOC, RRF_K, binding_first, diverse, promote_exact, with_local_law
 
@@ -37,7 +38,9 @@ class Retrieval:
 
     def local(self) -> Hit | None:
         """The best passage of the law of the place the facts are set in, if one was retrieved."""
-        return next((h for h in self.hits if h.chunk.meta.jurisdiction in self.places), None)
+        return next(
+            (h for h in self.hits if is_local(h.chunk.meta.jurisdiction, h.chunk.meta.forum, self.places)), None
+        )
 
 
 class Retriever:
@@ -101,7 +104,12 @@ class Retriever:
         ordered = sorted(ranks, key=lambda c: -ranks[c])
         leading = ordered[: max(MATERIALISED, 4 * k)]
         places = place_jurisdictions(question, self.knowledge)  # "arrested in England": UK law is in point
-        leading += [c for c in ordered if self.keywords.meta(c).get("jurisdiction") in places][:1]
+        local = (
+            c
+            for c in ordered
+            if is_local(self.keywords.meta(c).get("jurisdiction"), self.keywords.meta(c).get("forum"), places)
+        )
+        leading += list(itertools.islice(local, 1))
         hits = self._materialise(list(dict.fromkeys([*exact, *leading])), qvec)
         kw_scores = dict(kw)
         scored = [

@@ -61,8 +61,18 @@ def _place_lookup(knowledge: Knowledge) -> dict[str, str]:
     return {f.casefold(): c for f, c in knowledge.place_forms.items()}
 
 
+def is_local(jurisdiction: str | None, forum: str | None, places: set[str]) -> bool:
+    """A source governs the facts: its jurisdiction is in point and, where it states one part's law (Scotland's,
+    England and Wales's), that part is too, or no part was named ("in the UK")."""
+    if jurisdiction not in places:
+        return False
+    parts = {p for p in places if p.startswith(f"{jurisdiction}-")}  # forum codes: UK-EW, UK-SC, UK-NI
+    return forum is None or not parts or forum in parts
+
+
 def place_jurisdictions(question: str, knowledge: Knowledge | None = None) -> set[str]:
-    """Jurisdiction codes of the places the question sets its facts in ("trafficked to England": UK).
+    """Jurisdiction and forum codes of the places the question sets its facts in ("trafficked to England": UK and
+    UK-EW; "a prosecutor in Glasgow": UK and UK-SC).
 
     A nationality, an origin or a cited case's respondent says nothing about the forum and is skipped.
     """
@@ -75,6 +85,8 @@ def place_jurisdictions(question: str, knowledge: Knowledge | None = None) -> se
             continue
         if country.law:
             codes.add(country.law)
+        if country.forum:
+            codes.add(country.forum)
         if country.eu:
             codes.add("EU")
     return codes
