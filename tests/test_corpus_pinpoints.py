@@ -66,5 +66,5 @@ def test_the_check_catches_a_theme_posing_as_a_recommendation(tmp_path: Path) ->
         "# OSCE paper\n\nThe bench book groups the paper's advice into five themes.\n\n"
         "## Recommendation 5 — Remedies\n\nThe paper calls for remedies such as expunging records.\n"
     )
-    with pytest.raises(AssertionError, match="neither a summary|numbers its own themes"):
+    with pytest.raises(AssertionError, match=r"neither a summary|numbers its own themes"):
         test_pinpoints_stand_only_over_text_that_states_the_provision(load_document(note))

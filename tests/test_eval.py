@@ -14,17 +14,20 @@ pytestmark = pytest.mark.slow
 GOLD = REPO / "tests" / "gold" / "gold.jsonl"
 
 
-@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2", "heldout3"])
+SETS = ["gold", "heldout", "heldout2", "heldout3", "heldout4", "bench2", "multilingual"]
+
+
+@pytest.mark.parametrize("name", SETS)
 def test_gold_set_is_well_formed(name: str) -> None:
     items = load_gold(GOLD.with_name(f"{name}.jsonl"))
-    assert len(items) >= 40 and sum(not i.answerable for i in items) >= 10
+    assert len(items) >= 30 and sum(not i.answerable for i in items) >= 8
     docs = {p.stem for p in (REPO / "corpus").rglob("*.md") if p.name != "README.md"}
     for item in items:
         assert all(e.doc in docs for e in item.expected), item.id
         assert item.answerable == bool(item.expected), item.id
 
 
-@pytest.mark.parametrize("name", ["gold", "heldout", "heldout2", "heldout3"])
+@pytest.mark.parametrize("name", SETS)
 def test_metrics_stay_at_or_above_the_recorded_figures(real_home: Path, name: str) -> None:
     recorded = json.loads((REPO / "tests" / "gold" / "floor.json").read_text())
     floor = recorded if name == "gold" else recorded[name]

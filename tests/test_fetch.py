@@ -254,7 +254,9 @@ def test_repository_sources_yaml() -> None:
     assert len(catalog) >= 12
     for s in catalog:
         assert s.url.startswith("https://"), s.name
-        assert {"title", "citation", "type", "jurisdiction", "date", "language"} <= set(s.meta), s.name
+        # A date the fact sheet does not give is left out rather than guessed.
+        assert {"title", "citation", "type", "jurisdiction", "language"} <= set(s.meta), s.name
+        assert "date" not in s.meta or re.fullmatch(r"\d{4}(-\d\d(-\d\d)?)?", s.meta["date"]), s.name
         assert s.meta["language"] == "en"
     urls = " ".join(s.url for s in catalog)
     for needle in (

@@ -263,6 +263,7 @@ def test_sidecar_metadata_overrides(tmp_path: Path) -> None:
         "date": "2099-01-01",
         "url": "https://example.org/d",
         "language": "en",
+        "authority": "primary",  # a file without `authority:` is the text itself
     }
     (tmp_path / "sample-directive.meta.yaml").write_text("title: [unclosed\n", encoding="utf-8")
     with pytest.raises(LoadError, match=r"sample-directive\.meta\.yaml: unreadable metadata sidecar"):

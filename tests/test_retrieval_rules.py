@@ -45,7 +45,14 @@ def hit(doc_id: str, jurisdiction: str, n: int = 0, pinpoint: str | None = None)
 
 
 def test_places_in_the_facts_name_the_law_that_governs_them() -> None:
-    assert places.place_jurisdictions("She was trafficked to England and arrested for a fake ID.") == {"UK"}
+    assert places.place_jurisdictions("She was trafficked to England and arrested for a fake ID.") == {"UK", "UK-EW"}
+    # The United Kingdom's three forums: the place picks one; the country alone leaves all three open.
+    assert places.place_jurisdictions("A prosecutor in Glasgow has the file.") == {"UK", "UK-SC"}
+    assert places.place_jurisdictions("She was arrested in Belfast.") == {"UK", "UK-NI"}
+    assert places.place_jurisdictions("She was trafficked to the UK.") == {"UK"}
+    assert places.is_local("UK", "UK-SC", {"UK", "UK-EW"}) is False  # Scottish law does not govern Leeds
+    assert places.is_local("UK", "UK-EW", {"UK", "UK-EW"}) and places.is_local("UK", None, {"UK", "UK-EW"})
+    assert places.is_local("UK", "UK-SC", {"UK"})
     assert places.place_jurisdictions("I sit as a judge in Baku.") == {"AZ"}
     assert places.place_jurisdictions("A prosecutor in Greece asks about charges.") == {"EU"}
     # A nationality is not the forum; Denmark does not take part in Directive 2011/36/EU.
@@ -54,7 +61,7 @@ def test_places_in_the_facts_name_the_law_that_governs_them() -> None:
 
 
 def test_cities_set_the_place_but_do_not_cover_a_countrys_law() -> None:
-    assert places.place_jurisdictions("He was found in a cannabis farm in Manchester.") == {"UK"}
+    assert places.place_jurisdictions("He was found in a cannabis farm in Manchester.") == {"UK", "UK-EW"}
     assert places.place_jurisdictions("She was arrested in Paris with a false passport.") == {"EU"}
     assert places.place_jurisdictions("A prosecutor in Ganja has the file.") == {"AZ"}
     assert places.place_jurisdictions("It was a nice, split decision.") == set()  # cities match capitalised only
@@ -106,7 +113,7 @@ def test_names_the_corpus_never_uses_are_not_covered_by_their_separate_words() -
 def test_where_she_came_from_is_not_the_law_asked_about() -> None:
     question = "Crown Court in Leeds: she was trafficked from Eritrea and is charged with kidnapping. Defence?"
     assert coverage.uncovered(question, VOCABULARY) == []
-    assert places.place_jurisdictions(question) == {"UK"}
+    assert places.place_jurisdictions(question) == {"UK", "UK-EW"}
     assert coverage.uncovered("What do Eritrean courts do with trafficked defendants?", VOCABULARY) == ["Eritrea"]
     assert coverage.uncovered("What do the Belgian prosecution service's instructions say?", VOCABULARY) == ["Belgium"]
 

@@ -131,7 +131,7 @@ questions:
         f"{path}:9: 'ask' of question 3 is empty; e.g. ask: \"Is Article 26 binding?\"",
         f"{path}:11: 'k' of question 4 must be a whole number from 1 to 50 (passages to retrieve)",
         f"{path}:12: unknown key 'country' in 'where' of question 4; "
-        "use citation, doc, jurisdiction, language, pinpoint, type",
+        "use authority, citation, doc, forum, jurisdiction, language, pinpoint, type",
     ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,12 +103,7 @@ class Retriever:
         ordered = sorted(ranks, key=lambda c: -ranks[c])
         leading = ordered[: max(MATERIALISED, 4 * k)]
         places = place_jurisdictions(question, self.knowledge)  # "arrested in England": UK law is in point
-        local = (
-            c
-            for c in ordered
-            if is_local(self.keywords.meta(c).get("jurisdiction"), self.keywords.meta(c).get("forum"), places)
-        )
-        leading += list(itertools.islice(local, 1))
+        leading += self._local_law(ordered, places, qvec, allowed)
         hits = self._materialise(list(dict.fromkeys([*exact, *leading])), qvec)
         kw_scores = dict(kw)
         scored = [
@@ -146,6 +140,26 @@ class Retriever:
             knowledge=self.knowledge,
         )
         return retrieval.coverage
+
+    def _local_law(
+        self, ordered: list[str], places: set[str], qvec: list[float], allowed: set[str] | None
+    ) -> list[str]:
+        """The best passage of the law of the place the facts are set in: among the candidates if one is there,
+        else the nearest of that law's passages in the whole index (its words may be far from the question's)."""
+        if not places:
+            return []
+        metas = self.keywords.meta
+        found = next(
+            (c for c in ordered if is_local(metas(c).get("jurisdiction"), metas(c).get("forum"), places)), None
+        )
+        if found is not None:
+            return [found]
+        local = {
+            cid
+            for cid, meta in zip(self.keywords.ids, self.keywords.metas, strict=True)
+            if is_local(meta.get("jurisdiction"), meta.get("forum"), places) and (allowed is None or cid in allowed)
+        }
+        return list(self._dense(qvec, local))[:1] if local else []
 
     def _contains_among(self, hits: list[Hit]) -> Callable[[str], bool]:
         """Does any passage contain this text? The candidates answer first; the store's full-text search (a scan:
