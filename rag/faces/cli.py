@@ -184,3 +184,13 @@ def serve(
     with user_errors():
         run_server(settings(llm=llm), host, port, token, say=lambda msg: typer.echo(msg, err=True))
 
+
+@app.command()
+def mcp(
+    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+) -> None:
+    """Serve the tools search_sources, ask and get_passage to an MCP client over stdio."""
+    from rag.faces.mcp_server import serve_stdio
+
+    with user_errors():
+        serve_stdio(settings(llm=llm), say=lambda msg: typer.echo(msg, err=True))
