@@ -1,0 +1,148 @@
+"""`rag serve` as a subprocess over the real index, asked by the official openai client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from chroma_server import free_port
+from conftest import CORPUS, REPO, venv_bin
+
+pytestmark = pytest.mark.slow
+ART26 = "Is Article 26 of the CoE Convention binding?"
+TOKEN = "test-token-7f3a"
+START_TIMEOUT = 120.0
+
+
+@dataclass
+class Served:
+    url: str
+    proc: subprocess.Popen[str]
+
+
+def env_for(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "RAG_HOME": str(home), "RAG_CORPUS": str(CORPUS), "PYTHONPATH": str(REPO), **extra}
+
+
+@pytest.fixture(scope="module")
+def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """`rag serve` on a free loopback port, its token given by RAG_SERVE_TOKEN; stopped with Ctrl-C."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen(
+            [venv_bin("rag"), "serve", "--port", str(port)],
+            env=env_for(real_index, RAG_SERVE_TOKEN=TOKEN),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while True:
+            assert proc.poll() is None, f"rag serve exited: {log.read_text()}"
+            assert time.monotonic() < deadline, f"rag serve did not start: {log.read_text()}"
+            try:
+                httpx.get(f"{url}/models", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        yield Served(url, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode in (0, 130), log.read_text()
+
+
+def client(served: Served, key: str = TOKEN) -> object:
+    from openai import OpenAI
+
+    return OpenAI(base_url=served.url, api_key=key, max_retries=0, timeout=120)
+
+
+def test_models_lists_the_model(served: Served) -> None:
+    models = client(served).models.list()  # type: ignore[attr-defined]
+    assert [m.id for m in models.data] == ["rag-nonpunishment"]
+
+
+def test_a_completion_answers_with_1_and_the_coe_source(served: Served) -> None:
+    done = client(served).chat.completions.create(  # type: ignore[attr-defined]
+        model="rag-nonpunishment", messages=[{"role": "user", "content": ART26}]
+    )
+    content = done.choices[0].message.content
+    assert "[1]" in content
+    answer, _, sources = content.partition("**Sources**")
+    assert "[1]" in answer and "[1] Article 26, Council of Europe Convention" in sources and "CETS No. 197" in sources
+    rag = done.model_extra["rag"]
+    assert rag["refused"] is False and rag["citations"][0]["doc_id"] == "coe-convention"
+    assert rag["citations"][0]["pinpoint"] == "Article 26" and rag["citations"][0]["verified"] is True
+
+
+def test_a_streamed_completion_answers_with_1_and_the_coe_source(served: Served) -> None:
+    stream = client(served).chat.completions.create(  # type: ignore[attr-defined]
+        model="rag-nonpunishment", messages=[{"role": "user", "content": ART26}], stream=True
+    )
+    chunks = list(stream)
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "[1]" in content and "[1] Article 26, Council of Europe Convention" in content
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["rag"]["citations"][0]["doc_id"] == "coe-convention"
+
+
+def test_a_followup_in_the_conversation_is_searched_on_its_own(served: Served) -> None:
+    messages = [
+        {"role": "user", "content": "What does Article 26 of the CoE Convention require?"},
+        {"role": "assistant", "content": "(the earlier answer)"},
+        {"role": "user", "content": "And under the EU Directive?"},
+    ]
+    done = client(served).chat.completions.create(model="rag-nonpunishment", messages=messages)  # type: ignore[attr-defined]
+    rag = done.model_extra["rag"]
+    assert rag["question"] == "What does the EU Directive require on non-punishment?"
+    assert rag["citations"][0]["doc_id"].startswith("eu-directive")
+
+
+def test_ask_returns_the_ask_json_filtered(served: Served) -> None:
+    got = httpx.post(
+        f"{served.url}/ask",
+        json={"question": "Does a child need to show compulsion?", "k": 3, "where": {"jurisdiction": "UK"}},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=120,
+    )
+    assert got.status_code == 200, got.text
+    data = got.json()
+    assert set(data) >= {"question", "answer", "refused", "engine", "citations", "timings_ms"}
+    assert data["citations"] and all(c["doc_id"] != "coe-convention" for c in data["citations"])
+
+
+def test_a_wrong_token_gets_401(served: Served) -> None:
+    from openai import AuthenticationError
+
+    with pytest.raises(AuthenticationError) as caught:
+        client(served, key="wrong").chat.completions.create(  # type: ignore[attr-defined]
+            model="rag-nonpunishment", messages=[{"role": "user", "content": ART26}]
+        )
+    assert caught.value.status_code == 401
+    assert httpx.get(f"{served.url}/models", timeout=5).status_code == 401
+
+
+def test_an_open_address_without_a_token_is_refused(tmp_path: Path) -> None:
+    env = env_for(tmp_path / "home")
+    env.pop("RAG_SERVE_TOKEN", None)
+    done = subprocess.run(
+        [venv_bin("rag"), "serve", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: --host 0.0.0.0 can be reached from other machines; set a token")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
