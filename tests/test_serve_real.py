@@ -35,12 +35,13 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
 def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """`rag serve` on a free loopback port, its token given by RAG_SERVE_TOKEN; stopped with Ctrl-C."""
     port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with open(log, "w") as err:
+    folder = tmp_path_factory.mktemp("serve")
+    log, out = folder / "serve.log", folder / "stdout.log"
+    with open(log, "w") as err, open(out, "w") as std:
         proc = subprocess.Popen(
             [venv_bin("rag"), "serve", "--port", str(port)],
             env=env_for(real_index, RAG_SERVE_TOKEN=TOKEN),
-            stdout=subprocess.DEVNULL,
+            stdout=std,
             stderr=err,
             text=True,
         )
@@ -64,6 +65,8 @@ def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             proc.kill()
             proc.wait()
     assert proc.returncode in (0, 130), log.read_text()
+    # Every log line, access lines included, goes to stderr.
+    assert '"POST /v1/chat/completions HTTP/1.1" 200' in log.read_text() and out.read_text() == ""
 
 
 def client(served: Served, key: str = TOKEN) -> object:

@@ -236,6 +236,17 @@ def create_app(shared: SharedAssistant, token: str | None = None) -> Starlette:
     )
 
 
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with its access lines on stderr too: stdout stays free for a caller's use."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    return config
+
+
 def serve(settings: Settings, host: str, port: int, token: str | None, say: Callable[[str], Any]) -> None:
     """Check the address, load the model and index, then answer requests until Ctrl-C."""
     import uvicorn
@@ -254,7 +265,7 @@ def serve(settings: Settings, host: str, port: int, token: str | None, say: Call
         shown = f"[{host}]" if ":" in host else host
         guard = "a bearer token is required" if token else "no token: loopback only"
         say(f"Serving {wire.MODEL_ID} (engine {shared.engine}) on http://{shown}:{bound}/v1 ({guard}); Ctrl-C stops.")
-        config = uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=5)
+        config = uvicorn.Config(app, log_config=_log_config(), timeout_graceful_shutdown=5)
         uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
