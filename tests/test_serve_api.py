@@ -331,3 +331,11 @@ def test_serve_and_mcp_help_import_no_server_library() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["mcp"]])
+def test_an_empty_index_stops_the_server_before_it_starts(command: list[str], fake_embeddings: None) -> None:
+    result = CliRunner().invoke(cli_app, command)
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[-1].startswith("Error: ") and "rag ingest" in result.output
+    assert "Traceback" not in result.output

