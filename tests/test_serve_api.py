@@ -339,3 +339,9 @@ def test_an_empty_index_stops_the_server_before_it_starts(command: list[str], fa
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[-1].startswith("Error: ") and "rag ingest" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_oversized_body_is_refused_before_it_is_asked() -> None:
+    fake = FakeAssistant()
+    got = client_for(fake).post("/v1/ask", json={"question": "x" * 1_100_000})
+    assert got.status_code == 400 and got.json()["error"]["param"] == "body" and fake.asked == []

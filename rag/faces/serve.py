@@ -107,9 +107,11 @@ class BearerToken:
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise BadRequest("body", f"is {len(raw):,} bytes; send at most {MAX_BODY:,}")
+    declared = request.headers.get("content-length", "")
+    raw = b"" if declared.isdigit() and int(declared) > MAX_BODY else await request.body()
+    size = max(len(raw), int(declared) if declared.isdigit() else 0)
+    if size > MAX_BODY:
+        raise BadRequest("body", f"is {size:,} bytes; send at most {MAX_BODY:,}")
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
