@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rag.core import pinpoint as pp
 from rag.core.config import Settings
 from rag.core.errors import RagError
+from rag.core.labels import label
 from rag.core.records import Chunk
 from rag.faces.openai_format import MODEL_ID, check_k, check_where
 from rag.faces.shared import SharedAssistant
@@ -42,7 +43,7 @@ def _tool_errors() -> Iterator[None]:
 
 
 def _chunk_dict(c: Chunk) -> dict[str, Any]:
-    from rag.answer.citations import display_path
+    from rag.core.files import display_path
 
     return {
         "pinpoint": c.pinpoint,
@@ -53,33 +54,39 @@ def _chunk_dict(c: Chunk) -> dict[str, Any]:
     }
 
 
+def _version() -> str:
+    """The installed distribution's version (rag's package root sits above the layers, so not rag.__version__)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rag-nonpunishment")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_server(shared: SharedAssistant) -> MCPServer:
     """An MCP server whose tools call the shared Assistant (one call at a time)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
-    from rag import __version__
-
-    server = MCPServer(name=MODEL_ID, version=__version__, instructions=INSTRUCTIONS, log_level="WARNING")
+    server = MCPServer(name=MODEL_ID, version=_version(), instructions=INSTRUCTIONS, log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
     @server.tool(annotations=read_only)
     def search_sources(query: str, k: int = 5, where: dict[str, str] | None = None) -> dict[str, Any]:
-        """The passages that best match a query, best first: doc_id, pinpoint, label, quote, score (cosine 0-1).
+        """The passages that best match a query, best first, as citations: doc_id, pinpoint, label, quote, score
+        (cosine 0-1), authority ("primary" or "commentary") and, for commentary, the instrument it is `about`.
 
         `where` filters by doc, jurisdiction, type, language, citation or pinpoint, e.g. {"jurisdiction": "UK"}.
         `relevant` is false when even the best passage falls below the relevance floor.
         """
+        from rag.answer import policy
         from rag.answer.citations import citations_for
-        from rag.answer.extractive import label
 
         with _tool_errors():
             retrieval = shared.search(query, check_k(k), check_where(where))
-        passages = [
-            {**c.as_dict(), "label": c.as_dict().get("label") or label(hit)}
-            for c, hit in zip(citations_for(retrieval.hits), retrieval.hits, strict=True)
-        ]
-        return {"query": query, "relevant": retrieval.addresses(shared.assistant.floor), "passages": passages}
+        passages = [c.as_dict() for c in citations_for(retrieval.hits)]
+        return {"query": query, "relevant": policy.addresses(retrieval, shared.assistant.floor), "passages": passages}
 
     @server.tool(annotations=read_only)
     def ask(question: str, k: int | None = None, where: dict[str, str] | None = None) -> dict[str, Any]:
@@ -97,7 +104,6 @@ def build_server(shared: SharedAssistant) -> MCPServer:
         with _tool_errors():
             chunks = shared.passages(doc_id, pinpoint)
         meta = chunks[0].meta
-        name = meta.citation or meta.title
         asked = pp.normalise(pinpoint)
         pin = next((c.pinpoint for c in chunks if c.pinpoint and pp.normalise(c.pinpoint) == asked), pinpoint)
         return {
@@ -106,7 +112,9 @@ def build_server(shared: SharedAssistant) -> MCPServer:
             "citation": meta.citation,
             "url": meta.url,
             "pinpoint": pin,
-            "label": f"{pin}, {name}",
+            "label": label(pin, meta),
+            "authority": "commentary" if meta.commentary else "primary",
+            "about": meta.about,
             "passages": [_chunk_dict(c) for c in chunks],
         }
 

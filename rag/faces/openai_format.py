@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.core.errors import BadRequest
+from rag.core.labels import source_name
 from rag.core.records import Answer
-from rag.faces.chat_render import source_name
 from rag.faces.render import short_quote
 
 MODEL_ID = "rag-nonpunishment"
@@ -46,7 +46,7 @@ def check_k(k: Any) -> int | None:
 
 def check_where(where: Any) -> dict[str, str]:
     """`where` as {"jurisdiction": "UK"} or ["jurisdiction=UK"], keys as `rag ask --where` takes them."""
-    from rag.retrieve.hybrid import FILTER_KEYS
+    from rag.retrieve.filters import FILTER_KEYS
 
     if where is None:
         return {}

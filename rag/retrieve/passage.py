@@ -7,7 +7,8 @@ from typing import Any
 from rag.core import pinpoint as pp
 from rag.core.errors import NotFound
 from rag.core.records import Chunk
-from rag.retrieve.hybrid import Retriever, chunk_from
+from rag.index.schema import chunk_from
+from rag.retrieve.hybrid import Retriever
 
 LISTED = 25  # how many known ids or pinpoints an error names
 
