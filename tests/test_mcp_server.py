@@ -138,5 +138,5 @@ def test_the_stdio_client_against_rag_mcp_over_the_real_index(real_index: Path) 
     first = data["citations"][0]
     assert first["doc_id"] == "coe-convention" and first["pinpoint"] == "Article 26" and first["verified"]
     text = passage.structured_content["passages"][0]["text"]
-    assert passage.structured_content["label"] == "Article 26, CETS No. 197"
+    assert passage.structured_content["label"] == first["label"] and "CETS No. 197" in first["label"]
     assert " ".join(first["quote"].split())[:80] in " ".join(text.split())
