@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from rag.answer import policy
@@ -63,17 +64,23 @@ class Assistant:
     def floor(self) -> float:
         return self.settings.min_score or policy.RELEVANCE_FLOOR
 
-    def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
-        """The ranked passages for a question, with the assessment of what of it they cover."""
+    @contextlib.contextmanager
+    def reading(self, doing: str = "searching the index") -> Iterator[Retriever]:
+        """The open retriever, under the read lock, reopened after an ingest; store failures become named errors."""
         from rag.index import locks, store
 
-        with locks.read_lock(self.settings, self.on_wait), store.guarded(self.settings, "searching the index"):
+        with locks.read_lock(self.settings, self.on_wait), store.guarded(self.settings, doing):
             if self._retriever is None:
                 self._retriever = Retriever(self.settings)
             else:
                 self._retriever.refresh()
-            retrieval = self._retriever.search(question, k or self.settings.k, filters)
-            self._retriever.assess(question, retrieval)
+            yield self._retriever
+
+    def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Retrieval:
+        """The ranked passages for a question, with the assessment of what of it they cover."""
+        with self.reading() as retriever:
+            retrieval = retriever.search(question, k or self.settings.k, filters)
+            retriever.assess(question, retrieval)
             return retrieval
 
     def respond(

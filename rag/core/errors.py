@@ -71,3 +71,19 @@ class ConfigError(RagError):
 
 class KnowledgeError(RagError):
     """The legal knowledge file (knowledge.yaml) is malformed or points at documents the corpus lacks."""
+
+
+class NotFound(RagError):
+    """A document or passage asked for by id or pinpoint is not in the index."""
+
+
+class ServeError(RagError):
+    """The server cannot start as asked (an open address without a token, a port in use)."""
+
+
+class BadRequest(RagError):
+    """A request to the server is malformed; `param` names the field (OpenAI's error shape has one)."""
+
+    def __init__(self, param: str, message: str) -> None:
+        super().__init__(f"{param}: {message}")
+        self.param = param

@@ -161,3 +161,36 @@ def eval_command(
         for r in report.results:
             if (r.answerable and (r.pin_recall < 1 or r.refused)) or (not r.answerable and not r.refused):
                 typer.echo(f"MISS {r.id} pin={r.pin_recall:.2f} refused={r.refused}: {r.question}\n     top: {r.top}")
+
+
+ServeToken = Annotated[
+    str | None,
+    typer.Option("--token", envvar="RAG_SERVE_TOKEN", help="Require Authorization: Bearer TOKEN (or RAG_SERVE_TOKEN)."),
+]
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; off loopback a token is required.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8400,
+    token: ServeToken = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+) -> None:
+    """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) and /v1/ask for chat front ends."""
+    from rag.faces.serve import serve as run_server
+
+    with user_errors():
+        run_server(settings(llm=llm), host, port, token, say=lambda msg: typer.echo(msg, err=True))
+
+
+@app.command()
+def mcp(
+    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+) -> None:
+    """Serve the tools search_sources, ask and get_passage to an MCP client over stdio."""
+    from rag.faces.mcp_server import serve_stdio
+
+    with user_errors():
+        serve_stdio(settings(llm=llm), say=lambda msg: typer.echo(msg, err=True))
