@@ -31,6 +31,7 @@ RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
 PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
 SENTENCE_SHARE = 0.75  # and a sentence when it scores this share
 LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with it
+MAX_TEXT_QUOTE = 1500  # a provision's own text up to this length is quoted whole when the question names it
 
 
 def authority(hit: Hit) -> int:
@@ -55,7 +56,7 @@ def _lexical(sentence: str, weights: dict[str, float]) -> float:
 
 def _clean(sentence: str) -> str | None:
     text = re.sub(r"^\s*(?:[-*•]|#+)\s*", "", sentence).strip()
-    text = re.sub(r"\*\*|__|`", "", text)
+    text = " ".join(re.sub(r"\*\*|__|`", "", text).split())  # a hard-wrapped official text reads as one line
     if text.startswith("|") or len(text) < 25:
         return None
     return text
@@ -112,11 +113,16 @@ def select(
     top = max(c.best for c in candidates)  # the shares below are of the best plain score
     kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0 or c.hit is local]
     kept.sort(key=lambda c: (authority(c.hit), c.hit is not local, c.rank))
+    text_first = _the_text_asked_for(retrieval, relevant)
+    if text_first is not None:  # a provision the question names, in its own words: quoted whole, first
+        kept = [c for c in kept if c.hit is not text_first]
+        whole = [s for a, b in sentences.split(text_first.chunk.text) if (s := _clean(text_first.chunk.text[a:b]))]
+        kept.insert(0, _Candidate(text_first, -1, whole, [top] * len(whole)))
     chosen: list[tuple[Hit, list[str]]] = []
     picked: list[str] = []
     for i, c in enumerate(kept):
         order = sorted(range(len(c.sentences)), key=lambda j: (-c.scores[j], j))
-        take = 2 if i == 0 else 1
+        take = len(c.sentences) if c.hit is text_first else 2 if i == 0 else 1
         best = [
             j
             for j in order
@@ -133,6 +139,14 @@ def select(
         if len(chosen) == MAX_SOURCES or len(picked) >= MAX_SENTENCES:
             break
     return chosen
+
+
+def _the_text_asked_for(retrieval: Retrieval, relevant: list[Hit]) -> Hit | None:
+    """The primary text of a provision the question names, when it was looked up exactly (not a note on it)."""
+    if not retrieval.parsed.pinpoints:
+        return None
+    lead = next((h for h in relevant if h.exact and not h.chunk.meta.commentary), None)
+    return lead if lead is not None and len(lead.chunk.text) <= MAX_TEXT_QUOTE else None
 
 
 class ExtractiveEngine:

@@ -34,8 +34,9 @@ def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     if not exact:
         return ranked
     if named:
-        # The provision's own text before the commentary under it ("How practitioners apply it").
-        exact.sort(key=lambda h: not _states_provision(h))
+        # The provision's own text (an official text, then a note's summary of it) before the commentary under
+        # it ("How practitioners apply it").
+        exact.sort(key=lambda h: (h.chunk.meta.commentary, not _states_provision(h)))
         # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit. When the
         # provision is applied in another named document (a judgment's holding on Article 6), that leads too.
         several = len({h.chunk.pinpoint for h in exact}) > 1
