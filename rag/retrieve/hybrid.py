@@ -8,7 +8,7 @@ from typing import Any
 
 from rag.core import pinpoint as pp
 from rag.core.config import Settings
-from rag.core.errors import EmptyIndex
+from rag.core.errors import BadFilter, EmptyIndex
 from rag.core.knowledge import load as load_knowledge
 from rag.core.records import Hit
 from rag.index import store
@@ -80,7 +80,7 @@ class Retriever:
         parsed = parse(question, self.knowledge)
         allowed = self._allowed(filters)
         if allowed is not None and not allowed:
-            return Retrieval(hits=[], best=0.0, parsed=parsed)
+            raise BadFilter(self._matches_nothing(filters))
         qvec = self.embeddings.embed_query(parsed.text)
         ranks: dict[str, float] = {}
 
@@ -172,6 +172,16 @@ class Retriever:
             return any(text.lower() in t for t in lowered) or store.contains(self.collection, text)
 
         return contains
+
+    def _matches_nothing(self, filters: dict[str, str]) -> str:
+        """Which filter matches no passage, with the values the index does hold for it."""
+        for key, value in filters.items():
+            known = sorted({str(m[key]) for m in self.keywords.metas if m.get(key) not in (None, "")}, key=str.casefold)
+            if value.casefold() not in {k.casefold() for k in known}:
+                shown = ", ".join(known[:25]) + (f" ... ({len(known)} in all)" if len(known) > 25 else "")
+                return f"--where {key}={value} matches no indexed passage; {key} is one of: {shown or 'none'}"
+        together = ", ".join(f"{k}={v}" for k, v in filters.items())
+        return f"--where {together}: each matches passages, but no passage matches them all; drop one"
 
     def _dense(self, qvec: list[float], allowed: set[str] | None) -> dict[str, float]:
         """The nearest chunks, best first, with their cosine similarity (the store's space is cosine)."""
