@@ -19,14 +19,19 @@ if TYPE_CHECKING:
 RECORDS_SUFFIX = "-records"
 CHUNK_SPACE = {"hnsw": {"space": "cosine"}}
 WRITTEN = "index.written"  # "PID TIME" of the last embedded ingest, so readers in other processes reopen
+SQLITE = "chroma.sqlite3"  # the embedded store's database, beside one folder of vectors per collection
 FULL_BELOW = 16 * 2**20  # free bytes under which a failed write is put down to a full disk
 
 # Embedded stores opened by this process: path -> (client, WRITTEN stamp when last looked at).
 _opened: dict[str, tuple[Any, str]] = {}
 
 
-def open_client(settings: Settings) -> ClientAPI:
-    """A Chroma client for the settings; telemetry off, never an embedding function of Chroma's own."""
+def open_client(settings: Settings, create: bool = False) -> ClientAPI:
+    """A Chroma client for the settings; telemetry off, never an embedding function of Chroma's own.
+
+    Only a writer (create=True) makes an embedded store that is not there yet: a question asked of a
+    missing RAG_HOME is told to ingest, and leaves no folder behind.
+    """
     from rag.core.offline import offline_environment
 
     offline_environment()
@@ -51,6 +56,8 @@ def open_client(settings: Settings) -> ClientAPI:
             ) from None
         return client
     check_home(settings)
+    if not create and not (settings.store_dir / SQLITE).is_file():
+        raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first")
     key = str(settings.store_dir)
     stamp = _written(settings)
     if key in _opened:
@@ -174,7 +181,7 @@ def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False
     from chromadb.errors import NotFoundError
 
     if not settings.chroma_url:
-        client = open_client(settings)
+        client = open_client(settings, create=create)
     try:
         if create:
             return client.get_or_create_collection(

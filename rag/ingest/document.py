@@ -4,9 +4,11 @@ A NAME.meta.yaml sidecar beside a PDF, DOCX or HTML file (written by `rag corpus
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from rag.core import pinpoint as pp
 from rag.core.errors import LoadError
@@ -60,15 +62,25 @@ def decode(data: bytes, path: Path) -> str:
     return text
 
 
+def open_regular(path: Path) -> IO[bytes]:
+    """The file opened for reading; LoadError for a named pipe or a device, which would block or never end."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe without a writer would wait for ever
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LoadError(f"{path}: not a regular file (a named pipe or a device); only regular files are read")
+    return os.fdopen(fd, "rb")
+
+
 def read_text(path: Path) -> str:
     try:
-        size = path.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise LoadError(
-                f"{path}: {size / 2**20:.1f} MB is over the {MAX_TEXT_BYTES // 2**20} MB limit for a text file; "
-                "split it into one file per instrument or part"
-            )
-        data = path.read_bytes()
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_TEXT_BYTES:
+                raise LoadError(
+                    f"{path}: {size / 2**20:.1f} MB is over the {MAX_TEXT_BYTES // 2**20} MB limit for a text file; "
+                    "split it into one file per instrument or part"
+                )
+            data = f.read()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     text = decode(data, path).replace("\r\n", "\n").replace("\r", "\n")
