@@ -4,11 +4,12 @@ A NAME.meta.yaml sidecar beside a PDF, DOCX or HTML file (written by `rag corpus
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from rag.core import pinpoint as pp
 from rag.core.errors import LoadError
@@ -62,7 +63,7 @@ def decode(data: bytes, path: Path) -> str:
     return text
 
 
-def open_regular(path: Path) -> IO[bytes]:
+def open_regular(path: Path) -> io.BufferedReader:
     """The file opened for reading; LoadError for a named pipe or a device, which would block or never end."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe without a writer would wait for ever
     if not stat.S_ISREG(os.fstat(fd).st_mode):
