@@ -11,6 +11,7 @@ import sys
 import textwrap
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -34,6 +35,14 @@ class Run:
     peak_mb: float
 
 
+def _code_root() -> str:
+    """PYTHONPATH for a child that imports the same rag package as the tests."""
+    import rag
+
+    root = str(Path(rag.__file__).resolve().parent.parent)
+    return os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def python(code: str, timeout: float, memory_mb: int, env: dict[str, str] | None = None) -> Run:
     """Run code in a fresh interpreter with at most memory_mb of address space; fails the test after timeout s."""
     limit = memory_mb * 2**20
@@ -41,11 +50,11 @@ def python(code: str, timeout: float, memory_mb: int, env: dict[str, str] | None
     started = time.monotonic()
     try:
         done = subprocess.run(
-            [sys.executable, "-c", source],
+            [sys.executable, "-P", "-c", source],  # -P: not the current folder's rag, the one under test
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, **(env or {})},
+            env={**os.environ, "PYTHONPATH": _code_root(), **(env or {})},
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"did not finish within {timeout:.0f} s")

@@ -88,9 +88,36 @@ def read_text(path: Path) -> str:
     return text.translate(_CONTROL)
 
 
+# Longest metadata values accepted from front matter, a sidecar or a provenance header. Every passage carries
+# its document's title and citation (embedded, shown, split into sentences): a 40,000-character title made
+# every question that found the note take seconds. The corpus's longest title is 148 characters.
+MAX_META_CHARS = {"title": 300, "citation": 300, "about": 300, "url": 2000}
+MAX_OTHER_META_CHARS = 100  # type, jurisdiction, date, language, authority, forum
+MAX_ID_CHARS = 100
+
+
+def short_title(text: str) -> str:
+    """A title taken from the text itself (a heading, a PDF's metadata), cut at a word to the title limit."""
+    limit = MAX_META_CHARS["title"]
+    text = " ".join(text[: 2 * limit].split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–—") + " …"
+
+
 def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:
-    meta = {k: str(values[k]).strip() for k in META_KEYS if values.get(k) not in (None, "")}
-    meta.setdefault("title", fallback_title)
+    """The document's metadata; a value that is not text or is too long is an error naming its key."""
+    meta: dict[str, str] = {}
+    for key in META_KEYS:
+        value = values.get(key)
+        if value in (None, ""):
+            continue
+        if isinstance(value, dict | list | set | tuple):
+            raise LoadError(f"{path}: metadata '{key}' must be a single value, not a list or mapping")
+        text = str(value).strip()
+        limit = MAX_META_CHARS.get(key, MAX_OTHER_META_CHARS)
+        if len(text) > limit:
+            raise LoadError(f"{path}: metadata '{key}' is {len(text):,} characters, over {limit}; shorten it")
+        meta[key] = text
+    meta.setdefault("title", short_title(fallback_title) or path.stem)
     # A file a user adds without saying otherwise is the text itself; the bench book's notes say `commentary`.
     meta.setdefault("authority", "primary")
     for key in ("type", "jurisdiction", "forum"):
@@ -102,6 +129,7 @@ def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> Doc
 
 
 SIDECAR_SUFFIX = ".meta.yaml"
+MAX_SIDECAR_BYTES = 64 * 1024  # a sidecar is a dozen KEY: VALUE lines written by `rag corpus fetch`
 
 
 # A short line that names a provision on its own ("Article 26", "Article 26 – Non-punishment provision")
@@ -121,12 +149,22 @@ def read_sidecar(path: Path) -> dict[str, object]:
     """The sidecar's keys, or {} when the file has none."""
     import yaml
 
+    from rag.ingest import yaml_data
+
     side = sidecar_path(path)
     if not side.is_file():
         return {}
     try:
-        values = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        with open_regular(side) as f:
+            data = f.read(MAX_SIDECAR_BYTES + 1)
+        if len(data) > MAX_SIDECAR_BYTES:
+            raise LoadError(f"{side}: metadata sidecar over {MAX_SIDECAR_BYTES // 1024} KB; fix it or delete it")
+        values = yaml_data.load(data.decode("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        if yaml_data.is_alias_error(exc):
+            raise LoadError(f"{side}: uses {yaml_data.ALIAS_REFUSED}; write the value out") from None
+        raise LoadError(f"{side}: unreadable metadata sidecar; fix its YAML or delete it") from None
+    except (OSError, UnicodeDecodeError):
         raise LoadError(f"{side}: unreadable metadata sidecar; fix its YAML or delete it") from None
     if not isinstance(values, dict):
         raise LoadError(f"{side}: the metadata sidecar must be KEY: VALUE lines")
@@ -134,7 +172,7 @@ def read_sidecar(path: Path) -> dict[str, object]:
 
 
 def document_from(path: Path, text: str, title: str | None, **extra: Any) -> SourceDocument:
-    values: dict[str, object] = {"title": (title or "").strip()[:200] or path.stem}
+    values: dict[str, object] = {"title": short_title(title or "") or path.stem}
     values.update({k: v for k, v in read_sidecar(path).items() if v not in (None, "")})
     meta = meta_from(values, path.stem, path)
     return SourceDocument(doc_id=doc_id_for(path), path=path, text=text, meta=meta, **extra)

@@ -1,0 +1,101 @@
+"""Hostile files (issue 18): aliases, bombs and pathological sizes are refused or read in bounded time and memory.
+
+Each reproduction runs in a child process with a memory ceiling and a timeout (tests/bounded.py), so a regression
+fails its test instead of hanging the suite or swapping the machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bounded
+import pytest
+
+from rag.core.errors import LoadError
+from rag.ingest.load import load_document
+
+LAUGHS = """a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""  # 9^9 "lol"s: some 3 GB once turned into text
+LOAD = """
+from pathlib import Path
+from rag.core.errors import RagError
+from rag.ingest.load import load_document
+from rag.ingest.fetch import load_catalog
+try:
+    {call}
+    print("loaded")
+except RagError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "files", "call"),
+    [
+        ("front matter", {"note.md": f"---\n{LAUGHS}title: *i\n---\n# Note\n\nText.\n"},
+         "load_document(Path('note.md'))"),
+        ("sidecar", {"page.html": "<h1>Page</h1><p>Text.</p>", "page.meta.yaml": f"{LAUGHS}citation: *i\n"},
+         "load_document(Path('page.html'))"),
+        ("sources.yaml", {"sources.yaml": f"{LAUGHS}sources:\n  - name: x\n    url: https://e.org/x\n    title: *i\n"},
+         "load_catalog(Path('sources.yaml'))"),
+    ],
+)  # fmt: skip
+def test_yaml_aliases_are_refused_in_metadata(tmp_path: Path, name: str, files: dict[str, str], call: str) -> None:
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+    code = f"import os; os.chdir({str(tmp_path)!r})\n" + LOAD.format(call=call)
+    run = bounded.python(code, timeout=60, memory_mb=1500)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "uses a YAML alias (*name) or merge key (<<); write the value out" in run.stdout, (name, run.stdout)
+    assert run.seconds < 30 and run.peak_mb < 300, (run.seconds, run.peak_mb)
+
+
+def test_yaml_nested_too_deeply_is_malformed_front_matter(tmp_path: Path) -> None:
+    path = tmp_path / "deep.md"
+    path.write_text("---\ntitle: " + "[" * 50_000 + "]" * 50_000 + "\n---\n# Deep\n\nText.\n")
+    with pytest.raises(LoadError, match="malformed front matter"):
+        load_document(path)
+
+
+@pytest.mark.parametrize("key", ["title", "citation", "jurisdiction"])
+def test_a_front_matter_value_over_its_limit_is_refused_by_name(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "long.md"
+    path.write_text(f"---\n{key}: {'Lorem ipsum dolor ' * 2300}\n---\n# Long\n\nText.\n")  # about 40,000 characters
+    with pytest.raises(LoadError, match=rf"metadata '{key}' is 41,399 characters, over \d+; shorten it"):
+        load_document(path)
+
+
+def test_a_title_taken_from_a_huge_heading_is_cut_at_a_word(tmp_path: Path) -> None:
+    path = tmp_path / "heading.md"
+    path.write_text("# " + "Convention on the rights of victims " * 1200 + "\n\nText under the heading.\n")
+    title = load_document(path).meta.title
+    assert len(title) <= 302 and title.endswith(" …") and title.startswith("Convention on the rights of victims")
+
+
+def test_splitting_a_long_title_and_many_sentences_into_sentences_is_linear() -> None:
+    code = """
+    import time
+    from rag.core import sentences
+    title = "Guidance on the non-punishment of victims of trafficking " * 700 + ". A second sentence."
+    many = "The victim was compelled to act under duress. " * 5000
+    took = {}
+    for name, text in (("title", title), ("many", many)):
+        started = time.perf_counter()
+        spans = sentences.split(text)
+        took[name] = time.perf_counter() - started
+        assert all(text[a:b].strip() for a, b in spans)
+    assert len(sentences.split(many)) == 5000
+    print(took["title"], took["many"])
+    """
+    run = bounded.python(code, timeout=60, memory_mb=1000)
+    assert run.returncode == 0, run.stderr[-2000:]
+    title_s, many_s = map(float, run.stdout.split())
+    assert title_s < 0.5 and many_s < 2, (title_s, many_s)  # 40,000 and 235,000 characters
