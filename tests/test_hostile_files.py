@@ -99,3 +99,36 @@ def test_splitting_a_long_title_and_many_sentences_into_sentences_is_linear() ->
     assert run.returncode == 0, run.stderr[-2000:]
     title_s, many_s = map(float, run.stdout.split())
     assert title_s < 0.5 and many_s < 2, (title_s, many_s)  # 40,000 and 235,000 characters
+
+
+CHUNK_MARKDOWN = """
+import sys, time
+from pathlib import Path
+from rag.core.records import DocMeta, SourceDocument
+from rag.ingest.chunk import chunk_document
+section = "## Article {{n}} - Rule\\n\\nVictims shall not be punished for acts they were compelled to commit.\\n\\n"
+parts = [section.format(n=n) + ("```\\n# code, not a heading\\n```\\n\\n" if n % 50 == 0 else "") for n in range({n})]
+text = "# Big\\n\\n" + "".join(parts) + "# a" + " #" * 10000 + " b\\n\\nUnder a heading of 20,000 characters.\\n"
+doc = SourceDocument(doc_id="big", path=Path("big.md"), text=text, meta=DocMeta(title="Big"), structured=True)
+started = time.perf_counter()
+chunks = chunk_document(doc)
+took = time.perf_counter() - started
+assert not any("code, not a heading" in c.heading_path for c in chunks)
+assert all(doc.text[c.start : c.end] == c.text for c in chunks[::97])
+print(len(text), len(chunks), took)
+"""
+
+
+def test_chunking_markdown_of_many_short_sections_is_linear() -> None:
+    run = bounded.python(CHUNK_MARKDOWN.format(n=11_000), timeout=60, memory_mb=1000)  # 1 MB, 11,000 headings
+    assert run.returncode == 0, run.stderr[-2000:]
+    size, chunks, took = run.stdout.split()
+    assert int(chunks) > 11_000 and float(took) < 3, (size, chunks, took)
+
+
+@pytest.mark.slow
+def test_chunking_a_10_mb_markdown_file_takes_seconds() -> None:
+    run = bounded.python(CHUNK_MARKDOWN.format(n=110_000), timeout=180, memory_mb=2000)  # 10 MB, 110,000 headings
+    assert run.returncode == 0, run.stderr[-2000:]
+    size, chunks, took = run.stdout.split()
+    assert int(size) > 10_000_000 and float(took) < 60 and run.peak_mb < 600, (size, chunks, took, run.peak_mb)
