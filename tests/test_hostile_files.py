@@ -132,3 +132,57 @@ def test_chunking_a_10_mb_markdown_file_takes_seconds() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     size, chunks, took = run.stdout.split()
     assert int(size) > 10_000_000 and float(took) < 60 and run.peak_mb < 600, (size, chunks, took, run.peak_mb)
+
+
+def write_docx(path: Path, paragraph: bytes, count: int) -> None:
+    """A .docx whose body is one paragraph's XML repeated, written as a stream (it may unzip to gigabytes)."""
+    import io
+    import zipfile
+
+    import docx
+
+    blank = io.BytesIO()
+    docx.Document().save(blank)
+    with zipfile.ZipFile(blank) as template, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in template.infolist():
+            data = template.read(info)
+            if info.filename != "word/document.xml":
+                out.writestr(info, data)
+                continue
+            head, _, rest = data.partition(b"<w:body>")
+            entry = zipfile.ZipInfo(info.filename)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with out.open(entry, "w", force_zip64=True) as body:
+                body.write(head + b"<w:body>")
+                block = paragraph * 10_000
+                for _ in range(count // 10_000):
+                    body.write(block)
+                body.write(rest)
+
+
+DOCX = """
+from pathlib import Path
+from rag.core.errors import LoadError
+from rag.ingest.load import load_document
+try:
+    print(len(load_document(Path({path!r})).text))
+except LoadError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("count", "refusal"),
+    [
+        (10_000_000, "unzips to 344 MB, over the 64 MB of XML and 256 MB in all a .docx may hold"),  # 1 MB zipped
+        (150_000, "150,000 paragraphs and 468,655 XML elements, over the 100,000 and 2,000,000 a .docx may hold"),
+    ],
+)
+def test_a_docx_bomb_is_refused_before_it_is_parsed(tmp_path: Path, count: int, refusal: str) -> None:
+    path = tmp_path / "bomb.docx"
+    write_docx(path, b"<w:p><w:r><w:t>lol</w:t></w:r></w:p>", count)
+    assert path.stat().st_size < 2 * 2**20
+    run = bounded.python(DOCX.format(path=str(path)), timeout=60, memory_mb=1500)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert refusal in run.stdout, run.stdout
+    assert run.seconds < 20 and run.peak_mb < 150, (run.seconds, run.peak_mb)

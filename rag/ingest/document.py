@@ -28,6 +28,7 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t\f")
+_CONTROL_EXCEPT_LINES = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")  # for PDF, DOCX text
 
 
 def doc_id_for(path: Path) -> str:
@@ -191,7 +192,7 @@ def check_size(path: Path) -> None:
 
 def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " ")
+    text = text.translate(_CONTROL_EXCEPT_LINES)
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
