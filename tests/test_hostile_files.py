@@ -186,3 +186,70 @@ def test_a_docx_bomb_is_refused_before_it_is_parsed(tmp_path: Path, count: int, 
     assert run.returncode == 0, run.stderr[-2000:]
     assert refusal in run.stdout, run.stdout
     assert run.seconds < 20 and run.peak_mb < 150, (run.seconds, run.peak_mb)
+
+
+def write_pdf(path: Path, pages: int, lines: int, shared: bool) -> None:
+    """A PDF of pages drawing long compressed text streams: one stream for every page, or one each."""
+    import zlib
+
+    def stream(page: int) -> bytes:
+        line = b"(Victims of trafficking shall not be punished for compelled acts, page %d line %d.) Tj T*"
+        ops = [b"BT /F1 11 Tf 14 TL 72 740 Td", *(line % (page, i) for i in range(lines)), b"ET"]
+        data = zlib.compress(b"\n".join(ops), 9)
+        return b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
+
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    kids = []
+    for page in range(pages):
+        if shared and page == 0 or not shared:
+            objects.append(stream(page))
+            content = len(objects)
+        kids.append(b"%d 0 R" % (len(objects) + 1))
+        resources = b"/Resources << /Font << /F1 3 0 R >> >>"
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] %s /Contents %d 0 R >>" % (resources, content)
+        )
+    objects[1] = b"<< /Type /Pages /Kids [" + b" ".join(kids) + b"] /Count %d >>" % pages
+    out, offsets = [b"%PDF-1.4\n"], []
+    for no, body in enumerate(objects, 1):
+        offsets.append(sum(map(len, out)))
+        out.append(b"%d 0 obj\n" % no + body + b"\nendobj\n")
+    xref = sum(map(len, out))
+    out.append(
+        b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    )
+    out.append(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    path.write_bytes(b"".join(out))
+
+
+PDF = """
+import time
+from pathlib import Path
+from rag.core.errors import LoadError
+from rag.ingest import pdf_file
+from rag.ingest.load import load_document
+pdf_file.MAX_TEXT_BYTES = {limit}
+try:
+    print(len(load_document(Path({path!r})).text))
+except LoadError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.parametrize(
+    ("shared", "limit", "refusal"),
+    [
+        (True, 10_000_000, "over 10,000,000 characters of text by page 25 of 100, over the limit; split it"),
+        (False, 1_000_000, "over 1,000,000 characters of text by page 3 of 100, over the limit; split it"),
+    ],
+)
+def test_a_pdf_over_the_text_limit_is_refused_page_by_page(
+    tmp_path: Path, shared: bool, limit: int, refusal: str
+) -> None:
+    path = tmp_path / "long.pdf"
+    write_pdf(path, pages=100, lines=5000, shared=shared)  # some 420,000 characters a page
+    assert path.stat().st_size < (30_000 if shared else 3_000_000)
+    run = bounded.python(PDF.format(path=str(path), limit=limit), timeout=90, memory_mb=1500)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert refusal in run.stdout, run.stdout
+    assert run.seconds < 30 and run.peak_mb < 400, (run.seconds, run.peak_mb)
