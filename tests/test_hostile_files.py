@@ -201,7 +201,7 @@ def write_pdf(path: Path, pages: int, lines: int, shared: bool) -> None:
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"", b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
     for page in range(pages):
-        if shared and page == 0 or not shared:
+        if page == 0 or not shared:
             objects.append(stream(page))
             content = len(objects)
         kids.append(b"%d 0 R" % (len(objects) + 1))
