@@ -60,3 +60,77 @@ def test_asking_with_a_missing_home_says_to_ingest_and_creates_nothing(
     assert not home.exists()
     listed = runner.invoke(app, ["sources"])
     assert "run `rag ingest` first" in listed.output and not home.exists()
+
+
+def sources_of(collection: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("RAG_COLLECTION", collection)
+    result = runner.invoke(app, ["sources"])
+    return result.output
+
+
+def test_rebuilding_one_collection_keeps_the_others(
+    fake_embeddings: None, sample_corpus: Path, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "other-note.md").write_text(NOTE)
+    assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0  # the default collection
+    monkeypatch.setenv("RAG_COLLECTION", "trial")
+    assert runner.invoke(app, ["ingest", str(other)]).exit_code == 0
+    default_before = sources_of("nonpunishment", monkeypatch)
+    assert "2 documents" in default_before and (isolated_home / "keyword" / "nonpunishment").is_dir()
+
+    monkeypatch.setenv("RAG_COLLECTION", "trial")
+    rebuilt = runner.invoke(app, ["ingest", str(other), "--rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert rebuilt.stdout.startswith("1 added, 0 updated, 0 unchanged"), rebuilt.stdout
+    assert sources_of("nonpunishment", monkeypatch) == default_before  # untouched, its keyword cache too
+    assert (isolated_home / "keyword" / "nonpunishment").is_dir()
+    assert "1 documents" in sources_of("trial", monkeypatch)
+    monkeypatch.delenv("RAG_COLLECTION")
+    again = runner.invoke(app, ["ingest", str(sample_corpus)])
+    assert again.stdout.startswith("0 added, 0 updated, 2 unchanged") and "(0 embedded now)" in again.stdout
+
+
+def damage(sqlite: Path) -> None:
+    """Overwrite 64 KB in the middle of the database, where a bad disk block or a bad copy would."""
+    size = sqlite.stat().st_size
+    with sqlite.open("r+b") as f:
+        f.seek(size // 2 - 32 * 1024)
+        f.write(bytes(range(256)) * 256)
+
+
+def test_a_store_damaged_in_the_middle_is_found_by_ingest_and_rebuilt(
+    fake_embeddings: None, sample_corpus: Path, isolated_home: Path
+) -> None:
+    big = sample_corpus / "many.md"
+    sections = "".join(f"## Section {i}\n\nRule {i} on victims' protection.\n\n" for i in range(600))
+    big.write_text("# Many\n\n" + sections)  # enough pages that the middle of the file holds data
+    assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
+    damage(isolated_home / "chroma" / "chroma.sqlite3")
+    result = runner.invoke(app, ["ingest", str(sample_corpus)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"Error: {isolated_home / 'chroma'}: the index is damaged (")
+    assert result.stderr.rstrip().endswith("run `rag ingest --rebuild` to build it anew from your files")
+    assert result.stderr.count("\n") == 1
+    rebuilt = runner.invoke(app, ["ingest", str(sample_corpus), "--rebuild"])
+    assert rebuilt.exit_code == 0 and rebuilt.stdout.startswith("3 added"), rebuilt.output
+    assert runner.invoke(app, ["ingest", str(sample_corpus)]).stdout.startswith("0 added, 0 updated, 3 unchanged")
+    asked = runner.invoke(app, ["ask", "What does Article 26 of the Sample Convention require?"])
+    assert asked.exit_code == 0 and "Sample Convention" in asked.stdout, asked.output
+
+
+@pytest.mark.slow
+def test_rebuilding_on_a_server_drops_only_that_collection(
+    fake_embeddings: None, on_server: object, sample_corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = runner.invoke(app, ["ingest", str(sample_corpus), "--rebuild"])  # nothing to drop yet
+    assert fresh.exit_code == 0 and fresh.stdout.startswith("2 added"), fresh.output
+    mine = os.environ["RAG_COLLECTION"]
+    monkeypatch.setenv("RAG_COLLECTION", mine + "-other")
+    assert runner.invoke(app, ["ingest", str(sample_corpus)]).exit_code == 0
+    other_before = sources_of(mine + "-other", monkeypatch)
+    monkeypatch.setenv("RAG_COLLECTION", mine)
+    rebuilt = runner.invoke(app, ["ingest", str(sample_corpus), "--rebuild"])
+    assert rebuilt.exit_code == 0 and rebuilt.stdout.startswith("2 added"), rebuilt.output
+    assert sources_of(mine + "-other", monkeypatch) == other_before

@@ -152,24 +152,81 @@ def guarded(settings: Settings, doing: str, ingesting: bool = False) -> Iterator
         raise failure(settings, exc, doing, ingesting) from None
 
 
+def damaged(settings: Settings) -> str | None:
+    """What SQLite finds wrong with the embedded store's database, or None when it reads whole (or is absent).
+
+    Damaged pages can sit where an ingest never reads (it reads ids and metadata, questions read documents
+    and vectors), so only SQLite's own check tells; it reads every page once (a second at 300 MB).
+    """
+    import sqlite3
+
+    path = settings.store_dir / SQLITE
+    if settings.chroma_url or not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            rows = db.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return text
+        return None  # cannot open it here (read-only folder, locked): Chroma says so with its own message
+    problem = str(rows[0][0]) if rows else "no result from the integrity check"
+    return None if problem == "ok" else problem.splitlines()[0][:160]
+
+
+def check_readable(settings: Settings) -> None:
+    """StoreCorrupt, saying to rebuild, when the embedded store's database is damaged."""
+    if problem := damaged(settings):
+        raise StoreCorrupt(
+            f"{settings.store_dir}: the index is damaged ({problem}); "
+            "run `rag ingest --rebuild` to build it anew from your files"
+        )
+
+
 def drop(settings: Settings) -> None:
-    """Remove the index (a damaged embedded store is deleted from disk) so it can be built again."""
+    """Remove this collection, its ledger and its keyword cache, so it can be built again.
+
+    Other collections in the same RAG_HOME stay. Only a damaged embedded store, from which no collection can
+    be read any more, is deleted whole.
+    """
     import shutil
 
-    shutil.rmtree(settings.home / "keyword" / settings.collection, ignore_errors=True)
-    if not settings.chroma_url:
-        from chromadb.api.client import SharedSystemClient
+    from chromadb.errors import NotFoundError
 
-        SharedSystemClient.clear_system_cache()  # this process may hold the old files open
-        _opened.pop(str(settings.store_dir), None)
-        shutil.rmtree(settings.store_dir, ignore_errors=True)
+    shutil.rmtree(settings.home / "keyword" / settings.collection, ignore_errors=True)
+    if not settings.chroma_url and damaged(settings):
+        _wipe(settings)
         return
-    client = open_client(settings)
+    try:
+        client = open_client(settings, create=True)
+    except StoreCorrupt:
+        if settings.chroma_url:
+            raise
+        _wipe(settings)
+        return
     for name in (settings.collection, settings.collection + RECORDS_SUFFIX):
         try:
             client.delete_collection(name)
-        except Exception:  # absent already: nothing to drop
+        except NotFoundError:  # absent already: nothing to drop
             pass
+        except Exception as exc:
+            if settings.chroma_url:
+                raise failure(settings, exc, f"dropping the collection {name}", ingesting=True) from None
+            _wipe(settings)  # a store that cannot delete a collection cannot be built in either
+            return
+
+
+def _wipe(settings: Settings) -> None:
+    """Delete a damaged embedded store from disk, with every keyword cache built from it."""
+    import shutil
+
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()  # this process may hold the old files open
+    _opened.pop(str(settings.store_dir), None)
+    shutil.rmtree(settings.store_dir, ignore_errors=True)
+    shutil.rmtree(settings.home / "keyword", ignore_errors=True)
 
 
 def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False) -> Collection:

@@ -155,6 +155,8 @@ def ingest(
     with locks.write_lock(settings, wait=wait) as renew:
         if rebuild:
             store.drop(settings)
+        else:
+            store.check_readable(settings)  # a damaged store would otherwise read "unchanged" and stay broken
         client = store.open_client(settings, create=True)
         collection = store.chunk_collection(client, settings, create=True)
         writer = _Writer(settings, client, renew)
