@@ -134,3 +134,38 @@ def test_rebuilding_on_a_server_drops_only_that_collection(
     rebuilt = runner.invoke(app, ["ingest", str(sample_corpus), "--rebuild"])
     assert rebuilt.exit_code == 0 and rebuilt.stdout.startswith("2 added"), rebuilt.output
     assert sources_of(mine + "-other", monkeypatch) == other_before
+
+
+KILLED = """
+import os, signal
+from pathlib import Path
+import bm25s
+from rag.core.config import Settings
+from rag.ingest.pipeline import ingest
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+real_save, real_replace = bm25s.BM25.save, os.replace
+if {while_saving}:  # killed with the keyword index half saved
+    bm25s.BM25.save = lambda self, *a, **k: (real_save(self, *a, **k), die())
+else:  # killed between writing the "store changed" stamp and renaming it into place
+    os.replace = lambda src, dst: die() if str(dst).endswith("index.written") else real_replace(src, dst)
+ingest([Path({corpus!r})], Settings.from_env())
+"""
+
+
+@pytest.mark.parametrize("while_saving", [True, False])
+def test_a_kill_leaves_no_temporary_files_after_the_next_ingest(
+    fake_embeddings: None, sample_corpus: Path, isolated_home: Path, while_saving: bool
+) -> None:
+    run = bounded.python(
+        KILLED.format(while_saving=while_saving, corpus=str(sample_corpus)), timeout=90, memory_mb=4000
+    )
+    assert run.returncode == -9, run.stderr[-2000:]
+    left = [p.name for p in [*isolated_home.iterdir(), *(isolated_home / "keyword").iterdir()]]
+    assert any(".tmp-" in n or n.startswith("index.written.") for n in left), left  # the kill left one behind
+    result = runner.invoke(app, ["ingest", str(sample_corpus)])
+    assert result.exit_code == 0, result.output
+    left = [p.name for p in [*isolated_home.iterdir(), *(isolated_home / "keyword").iterdir()]]
+    assert not [n for n in left if ".tmp" in n or n.endswith(".old") or n.startswith("index.written.")], left
