@@ -172,7 +172,10 @@ def damaged(settings: Settings) -> str | None:
             return text
         return None  # cannot open it here (read-only folder, locked): Chroma says so with its own message
     problem = str(rows[0][0]) if rows else "no result from the integrity check"
-    return None if problem == "ok" else problem.splitlines()[0][:160]
+    if problem == "ok":
+        return None
+    lines = [ln for ln in problem.splitlines() if ln.strip() and not ln.startswith("***")]  # "*** in database main"
+    return (lines[0] if lines else problem)[:160]
 
 
 def check_readable(settings: Settings) -> None:
