@@ -184,3 +184,12 @@ def test_a_pdf_over_the_text_limit_is_refused_page_by_page(
     assert run.returncode == 0, run.stderr[-2000:]
     assert refusal in run.stdout, run.stdout
     assert run.seconds < 30 and run.peak_mb < 400, (run.seconds, run.peak_mb)
+
+
+def test_text_with_lone_surrogates_from_a_parser_is_stored_as_replacement_characters(tmp_path: Path) -> None:
+    from rag.ingest.document import document_from
+
+    text = "Article 26 \ud800 applies.\udc80"
+    doc = document_from(tmp_path / "broken-map.pdf", text, "Title \udcff", page_starts=(0,))
+    assert doc.text == "Article 26 \ufffd applies.\ufffd" and doc.meta.title == "Title \ufffd"
+    doc.text.encode("utf-8")  # what the store needs

@@ -28,6 +28,7 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t\f")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL_EXCEPT_LINES = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")  # for PDF, DOCX text
 
 
@@ -173,6 +174,11 @@ def read_sidecar(path: Path) -> dict[str, object]:
 
 
 def document_from(path: Path, text: str, title: str | None, **extra: Any) -> SourceDocument:
+    """A document from text a parser extracted (PDF, DOCX, HTML), with its sidecar's metadata."""
+    # A lone surrogate (a PDF's broken Unicode map can make one) is text no store accepts: it would fail the
+    # whole batch of files being written. Same length, so page offsets stay right.
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    title = _LONE_SURROGATE.sub("\ufffd", title) if title else title
     values: dict[str, object] = {"title": short_title(title or "") or path.stem}
     values.update({k: v for k, v in read_sidecar(path).items() if v not in (None, "")})
     meta = meta_from(values, path.stem, path)
