@@ -42,11 +42,18 @@ _ABBREVIATIONS = {
 _BLOCKS = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*•]|\d+\.|\([a-z0-9]+\))\s)")
 
 
+_WORD_BEFORE = re.compile(r"[\w.]+\Z")
+_LOOK_BACK = 24  # longer than any abbreviation ("u.s.c", "e.g", "paras"): a longer word is not one
+
+
 def _is_abbreviation(text: str, dot: int) -> bool:
-    word = re.search(r"([\w.]+)$", text[:dot])
-    if not word:
+    # Only the last few characters are looked at: searching all the text before every full stop made
+    # splitting quadratic (a 40,000-character title took seconds on every question that found it).
+    start = max(0, dot - _LOOK_BACK)
+    word = _WORD_BEFORE.search(text, start, dot)
+    if not word or (word.start() == start and start > 0 and _WORD_BEFORE.match(text[start - 1])):
         return False
-    token = word.group(1).lower().strip(".")
+    token = word.group(0).lower().strip(".")
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha()) or bool(re.fullmatch(r"(\w\.)+\w", token))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import uuid
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.core.config import Settings
-from rag.index import store
+from rag.index import locks, store
 
 _STOP = set(
     [
@@ -194,7 +195,8 @@ def _build(data: dict[str, Any], generation: str) -> KeywordIndex:
 
 def _save(settings: Settings, index: KeywordIndex) -> None:
     folder = _folder(settings)
-    tmp = folder.with_name(folder.name + f".tmp-{uuid.uuid4().hex[:8]}")
+    _remove_leftovers(folder)
+    tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     index.model.save(str(tmp / "bm25"), show_progress=False)
     state = {"generation": index.generation, "ids": index.ids, "metas": index.metas}
@@ -205,6 +207,16 @@ def _save(settings: Settings, index: KeywordIndex) -> None:
         folder.rename(old)
     tmp.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove_leftovers(folder: Any) -> None:
+    """Half-written copies left by a process killed while saving (NAME.tmp-PID-XXXX, PID no longer running)."""
+    if not folder.parent.is_dir():
+        return
+    for tmp in folder.parent.glob(folder.name + ".tmp-*"):
+        pid = tmp.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if not pid.isdigit() or not locks.running(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def rebuild(settings: Settings, collection: Any) -> KeywordIndex:

@@ -42,9 +42,23 @@ def _open_lock(settings: Settings, writing: bool) -> int | None:
         return None
 
 
+def running(pid: int) -> bool:
+    """Whether a process of this machine with that id is running (a lease or temporary file may be its)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True  # someone else's process: running
+    return True
+
+
 def _stamp_written(settings: Settings) -> None:
     """Tell readers in other processes that the store changed (they reopen it on their next question)."""
     path = settings.home / WRITTEN
+    for left in settings.home.glob(f"{WRITTEN}.*"):  # a writer killed between writing and renaming its stamp
+        if left.suffix[1:].isdigit() and not running(int(left.suffix[1:])):
+            left.unlink(missing_ok=True)
     tmp = path.with_name(f"{WRITTEN}.{os.getpid()}")
     try:
         tmp.write_text(f"{os.getpid()} {time.time_ns()}")
@@ -144,10 +158,9 @@ def _abandoned(holder: dict[str, Any]) -> bool:
     """A lease whose ingest died: its process is gone from this host, or it has not been renewed for long."""
     if holder.get("host") == socket.gethostname():
         try:
-            os.kill(int(holder.get("pid", 0)), 0)
-        except ProcessLookupError:
-            return True
-        except (OSError, ValueError):
+            if not running(int(holder.get("pid", 0))):
+                return True
+        except ValueError:
             pass
     return time.time() - float(holder.get("renewed", 0)) > STALE_AFTER
 

@@ -19,14 +19,19 @@ if TYPE_CHECKING:
 RECORDS_SUFFIX = "-records"
 CHUNK_SPACE = {"hnsw": {"space": "cosine"}}
 WRITTEN = "index.written"  # "PID TIME" of the last embedded ingest, so readers in other processes reopen
+SQLITE = "chroma.sqlite3"  # the embedded store's database, beside one folder of vectors per collection
 FULL_BELOW = 16 * 2**20  # free bytes under which a failed write is put down to a full disk
 
 # Embedded stores opened by this process: path -> (client, WRITTEN stamp when last looked at).
 _opened: dict[str, tuple[Any, str]] = {}
 
 
-def open_client(settings: Settings) -> ClientAPI:
-    """A Chroma client for the settings; telemetry off, never an embedding function of Chroma's own."""
+def open_client(settings: Settings, create: bool = False) -> ClientAPI:
+    """A Chroma client for the settings; telemetry off, never an embedding function of Chroma's own.
+
+    Only a writer (create=True) makes an embedded store that is not there yet: a question asked of a
+    missing RAG_HOME is told to ingest, and leaves no folder behind.
+    """
     from rag.core.offline import offline_environment
 
     offline_environment()
@@ -51,6 +56,8 @@ def open_client(settings: Settings) -> ClientAPI:
             ) from None
         return client
     check_home(settings)
+    if not create and not (settings.store_dir / SQLITE).is_file():
+        raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first")
     key = str(settings.store_dir)
     stamp = _written(settings)
     if key in _opened:
@@ -145,24 +152,84 @@ def guarded(settings: Settings, doing: str, ingesting: bool = False) -> Iterator
         raise failure(settings, exc, doing, ingesting) from None
 
 
+def damaged(settings: Settings) -> str | None:
+    """What SQLite finds wrong with the embedded store's database, or None when it reads whole (or is absent).
+
+    Damaged pages can sit where an ingest never reads (it reads ids and metadata, questions read documents
+    and vectors), so only SQLite's own check tells; it reads every page once (a second at 300 MB).
+    """
+    import sqlite3
+
+    path = settings.store_dir / SQLITE
+    if settings.chroma_url or not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)) as db:
+            rows = db.execute("PRAGMA quick_check(1)").fetchall()
+    except sqlite3.DatabaseError as exc:
+        text = str(exc)
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            return text
+        return None  # cannot open it here (read-only folder, locked): Chroma says so with its own message
+    problem = str(rows[0][0]) if rows else "no result from the integrity check"
+    if problem == "ok":
+        return None
+    lines = [ln for ln in problem.splitlines() if ln.strip() and not ln.startswith("***")]  # "*** in database main"
+    return (lines[0] if lines else problem)[:160]
+
+
+def check_readable(settings: Settings) -> None:
+    """StoreCorrupt, saying to rebuild, when the embedded store's database is damaged."""
+    if problem := damaged(settings):
+        raise StoreCorrupt(
+            f"{settings.store_dir}: the index is damaged ({problem}); "
+            "run `rag ingest --rebuild` to build it anew from your files"
+        )
+
+
 def drop(settings: Settings) -> None:
-    """Remove the index (a damaged embedded store is deleted from disk) so it can be built again."""
+    """Remove this collection, its ledger and its keyword cache, so it can be built again.
+
+    Other collections in the same RAG_HOME stay. Only a damaged embedded store, from which no collection can
+    be read any more, is deleted whole.
+    """
     import shutil
 
-    shutil.rmtree(settings.home / "keyword" / settings.collection, ignore_errors=True)
-    if not settings.chroma_url:
-        from chromadb.api.client import SharedSystemClient
+    from chromadb.errors import NotFoundError
 
-        SharedSystemClient.clear_system_cache()  # this process may hold the old files open
-        _opened.pop(str(settings.store_dir), None)
-        shutil.rmtree(settings.store_dir, ignore_errors=True)
+    shutil.rmtree(settings.home / "keyword" / settings.collection, ignore_errors=True)
+    if not settings.chroma_url and damaged(settings):
+        _wipe(settings)
         return
-    client = open_client(settings)
+    try:
+        client = open_client(settings, create=True)
+    except StoreCorrupt:
+        if settings.chroma_url:
+            raise
+        _wipe(settings)
+        return
     for name in (settings.collection, settings.collection + RECORDS_SUFFIX):
         try:
             client.delete_collection(name)
-        except Exception:  # absent already: nothing to drop
+        except NotFoundError:  # absent already: nothing to drop
             pass
+        except Exception as exc:
+            if settings.chroma_url:
+                raise failure(settings, exc, f"dropping the collection {name}", ingesting=True) from None
+            _wipe(settings)  # a store that cannot delete a collection cannot be built in either
+            return
+
+
+def _wipe(settings: Settings) -> None:
+    """Delete a damaged embedded store from disk, with every keyword cache built from it."""
+    import shutil
+
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()  # this process may hold the old files open
+    _opened.pop(str(settings.store_dir), None)
+    shutil.rmtree(settings.store_dir, ignore_errors=True)
+    shutil.rmtree(settings.home / "keyword", ignore_errors=True)
 
 
 def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False) -> Collection:
@@ -174,7 +241,7 @@ def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False
     from chromadb.errors import NotFoundError
 
     if not settings.chroma_url:
-        client = open_client(settings)
+        client = open_client(settings, create=create)
     try:
         if create:
             return client.get_or_create_collection(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from rag.core.records import Chunk, SourceDocument
 MAX_CHARS = 1600  # a section up to this length stays one chunk: provisions are never cut
 TARGET_CHARS = 900  # pieces of a longer section aim for this length
 
-_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.M)
+# The closing #s are stripped in Python: a lazy (.+?) before [ \t#]*$ retries at every character of the line.
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+)$", re.M)
+_FENCE = re.compile(r"\n```")  # where code blocks open and close; a heading between an odd count is code
 _PLAIN_PART = re.compile(r"^(?:CHAPTER|Chapter|PART|Part|SECTION|TITLE)\s+(?:[IVXLCDM]+|\d+)\b.{0,100}$")
 _PLAIN_ARTICLE = re.compile(r"^(?:Article|ARTICLE|Art\.)\s+(\d+[a-z]?)(?:\s*[-–—:.]\s*\S.{0,100})?\s*$")
 _PLAIN_USC = re.compile(r"^§\s*(\d+[a-z]?)\.\s*(.{0,150})$")
@@ -39,21 +42,19 @@ def _markdown_sections(text: str) -> list[Section]:
     sections: list[Section] = []
     stack: list[tuple[int, str, str | None]] = []
     cursor = 0
-    headings = [m for m in _MD_HEADING.finditer(text) if not _in_code_fence(text, m.start())]
-    for m in headings:
+    fences = [m.start() for m in _FENCE.finditer(text)]
+    for m in _MD_HEADING.finditer(text):
+        if bisect.bisect_left(fences, m.start()) % 2 == 1:  # an odd number of fences before it: inside code
+            continue
         sections.append(_section(stack, cursor, m.start()))
         level = len(m.group(1))
         while stack and stack[-1][0] >= level:
             stack.pop()
-        title = m.group(2).strip()
+        title = m.group(2).rstrip(" \t#").strip() or m.group(2)[:1]  # "## Article 5 ##" is "Article 5"
         stack.append((level, title, pp.from_heading(title)))
         cursor = m.end()
     sections.append(_section(stack, cursor, len(text)))
     return sections
-
-
-def _in_code_fence(text: str, offset: int) -> bool:
-    return text.count("\n```", 0, offset) % 2 == 1
 
 
 def _section(stack: list[tuple[int, str, str | None]], start: int, end: int) -> Section:

@@ -4,7 +4,10 @@ A NAME.meta.yaml sidecar beside a PDF, DOCX or HTML file (written by `rag corpus
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,8 @@ _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|
 
 
 _CONTROL = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t\f")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL_EXCEPT_LINES = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")  # for PDF, DOCX text
 
 
 def doc_id_for(path: Path) -> str:
@@ -60,24 +65,61 @@ def decode(data: bytes, path: Path) -> str:
     return text
 
 
+def open_regular(path: Path) -> io.BufferedReader:
+    """The file opened for reading; LoadError for a named pipe or a device, which would block or never end."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a pipe without a writer would wait for ever
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LoadError(f"{path}: not a regular file (a named pipe or a device); only regular files are read")
+    return os.fdopen(fd, "rb")
+
+
 def read_text(path: Path) -> str:
     try:
-        size = path.stat().st_size
-        if size > MAX_TEXT_BYTES:
-            raise LoadError(
-                f"{path}: {size / 2**20:.1f} MB is over the {MAX_TEXT_BYTES // 2**20} MB limit for a text file; "
-                "split it into one file per instrument or part"
-            )
-        data = path.read_bytes()
+        with open_regular(path) as f:
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_TEXT_BYTES:
+                raise LoadError(
+                    f"{path}: {size / 2**20:.1f} MB is over the {MAX_TEXT_BYTES // 2**20} MB limit for a text file; "
+                    "split it into one file per instrument or part"
+                )
+            data = f.read()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
     text = decode(data, path).replace("\r\n", "\n").replace("\r", "\n")
     return text.translate(_CONTROL)
 
 
+# Longest metadata values accepted from front matter, a sidecar or a provenance header. Every passage carries
+# its document's title and citation (embedded, shown, split into sentences): a 40,000-character title made
+# every question that found the note take seconds. The corpus's longest title is 148 characters.
+MAX_META_CHARS = {"title": 300, "citation": 300, "about": 300, "url": 2000}
+MAX_OTHER_META_CHARS = 100  # type, jurisdiction, date, language, authority, forum
+MAX_ID_CHARS = 100
+
+
+def short_title(text: str) -> str:
+    """A title taken from the text itself (a heading, a PDF's metadata), cut at a word to the title limit."""
+    limit = MAX_META_CHARS["title"]
+    text = " ".join(text[: 2 * limit].split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:-–—") + " …"
+
+
 def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> DocMeta:
-    meta = {k: str(values[k]).strip() for k in META_KEYS if values.get(k) not in (None, "")}
-    meta.setdefault("title", fallback_title)
+    """The document's metadata; a value that is not text or is too long is an error naming its key."""
+    meta: dict[str, str] = {}
+    for key in META_KEYS:
+        value = values.get(key)
+        if value in (None, ""):
+            continue
+        if isinstance(value, dict | list | set | tuple):
+            raise LoadError(f"{path}: metadata '{key}' must be a single value, not a list or mapping")
+        text = str(value).strip()
+        limit = MAX_META_CHARS.get(key, MAX_OTHER_META_CHARS)
+        if len(text) > limit:
+            raise LoadError(f"{path}: metadata '{key}' is {len(text):,} characters, over {limit}; shorten it")
+        meta[key] = text
+    meta.setdefault("title", short_title(fallback_title) or path.stem)
     # A file a user adds without saying otherwise is the text itself; the bench book's notes say `commentary`.
     meta.setdefault("authority", "primary")
     for key in ("type", "jurisdiction", "forum"):
@@ -89,6 +131,7 @@ def meta_from(values: dict[str, object], fallback_title: str, path: Path) -> Doc
 
 
 SIDECAR_SUFFIX = ".meta.yaml"
+MAX_SIDECAR_BYTES = 64 * 1024  # a sidecar is a dozen KEY: VALUE lines written by `rag corpus fetch`
 
 
 # A short line that names a provision on its own ("Article 26", "Article 26 – Non-punishment provision")
@@ -108,12 +151,22 @@ def read_sidecar(path: Path) -> dict[str, object]:
     """The sidecar's keys, or {} when the file has none."""
     import yaml
 
+    from rag.ingest import yaml_data
+
     side = sidecar_path(path)
     if not side.is_file():
         return {}
     try:
-        values = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        with open_regular(side) as f:
+            data = f.read(MAX_SIDECAR_BYTES + 1)
+        if len(data) > MAX_SIDECAR_BYTES:
+            raise LoadError(f"{side}: metadata sidecar over {MAX_SIDECAR_BYTES // 1024} KB; fix it or delete it")
+        values = yaml_data.load(data.decode("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        if yaml_data.is_alias_error(exc):
+            raise LoadError(f"{side}: uses {yaml_data.ALIAS_REFUSED}; write the value out") from None
+        raise LoadError(f"{side}: unreadable metadata sidecar; fix its YAML or delete it") from None
+    except (OSError, UnicodeDecodeError):
         raise LoadError(f"{side}: unreadable metadata sidecar; fix its YAML or delete it") from None
     if not isinstance(values, dict):
         raise LoadError(f"{side}: the metadata sidecar must be KEY: VALUE lines")
@@ -121,7 +174,12 @@ def read_sidecar(path: Path) -> dict[str, object]:
 
 
 def document_from(path: Path, text: str, title: str | None, **extra: Any) -> SourceDocument:
-    values: dict[str, object] = {"title": (title or "").strip()[:200] or path.stem}
+    """A document from text a parser extracted (PDF, DOCX, HTML), with its sidecar's metadata."""
+    # A lone surrogate (a PDF's broken Unicode map can make one) is text no store accepts: it would fail the
+    # whole batch of files being written. Same length, so page offsets stay right.
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    title = _LONE_SURROGATE.sub("\ufffd", title) if title else title
+    values: dict[str, object] = {"title": short_title(title or "") or path.stem}
     values.update({k: v for k, v in read_sidecar(path).items() if v not in (None, "")})
     meta = meta_from(values, path.stem, path)
     return SourceDocument(doc_id=doc_id_for(path), path=path, text=text, meta=meta, **extra)
@@ -140,7 +198,7 @@ def check_size(path: Path) -> None:
 
 def clean_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = "".join(ch for ch in text if ch in "\n\t" or ch >= " ")
+    text = text.translate(_CONTROL_EXCEPT_LINES)
     lines = [line.rstrip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

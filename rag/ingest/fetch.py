@@ -66,12 +66,19 @@ def load_catalog(path: Path) -> list[Source]:
     """The sources listed in a sources.yaml; a malformed entry is an error that names it."""
     import yaml
 
+    from rag.ingest import yaml_data
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RagError(f"{path}: cannot read the list of official sources ({exc.strerror or exc})") from None
-    except yaml.YAMLError:
-        raise RagError(f"{path}: malformed YAML; fix the list of official sources") from None
+        data = yaml_data.load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise RagError(f"{path}: cannot read the list of official sources ({reason})") from None
+    except yaml.YAMLError as exc:
+        if yaml_data.is_alias_error(exc):
+            raise RagError(
+                f"{path}:{yaml_data.line_of(exc)} uses {yaml_data.ALIAS_REFUSED}; write the value out"
+            ) from None
+        raise RagError(f"{path}:{yaml_data.line_of(exc)} malformed YAML; fix the list of official sources") from None
     entries = data.get("sources") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise RagError(f"{path}: expected a 'sources:' list of entries with name, url and format")
@@ -115,14 +122,16 @@ def present(source: Source, settings: Settings) -> Path | None:
     """The downloaded file when it is there with a sidecar whose checksum matches, else None."""
     import yaml
 
+    from rag.ingest import yaml_data
+
     path = target(source, settings)
     side = sidecar_path(path)
     if not (path.is_file() and side.is_file()):
         return None
     try:
-        recorded = yaml.safe_load(side.read_text(encoding="utf-8")) or {}
+        recorded = yaml_data.load(side.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
+        return None  # downloaded again, and the sidecar rewritten
     if not isinstance(recorded, dict) or recorded.get("sha256") != sha256_of(path):
         return None
     return path

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from rag.core.errors import LoadError
 from rag.core.records import SourceDocument
-from rag.ingest.document import doc_id_for, meta_from, read_text
+from rag.ingest import yaml_data
+from rag.ingest.document import MAX_ID_CHARS, doc_id_for, meta_from, read_text
 from rag.ingest.docx_file import load_docx
 from rag.ingest.html_page import load_html
 from rag.ingest.pdf_file import load_pdf
@@ -32,10 +33,13 @@ def load_markdown(path: Path) -> SourceDocument:
     m = _FRONT_MATTER.match(raw)
     if m:
         try:
-            parsed = yaml.safe_load(m.group(1)) or {}
+            parsed = yaml_data.load(m.group(1)) or {}
         except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 2}" if mark is not None else ""
+            where = yaml_data.line_of(exc, offset=1)  # the opening --- is line 1
+            if yaml_data.is_alias_error(exc):
+                raise LoadError(
+                    f"{path}:{where} front matter uses {yaml_data.ALIAS_REFUSED}; write the value out"
+                ) from None
             raise LoadError(f"{path}:{where} malformed front matter; fix the YAML between the --- lines") from None
         if not isinstance(parsed, dict):
             raise LoadError(f"{path}: front matter must be KEY: VALUE lines")
@@ -45,6 +49,8 @@ def load_markdown(path: Path) -> SourceDocument:
         raise LoadError(f"{path}: no text after the front matter")
     meta = meta_from(values, _first_heading(body) or path.stem, path)
     doc_id = str(values.get("id") or doc_id_for(path))
+    if len(doc_id) > MAX_ID_CHARS:
+        raise LoadError(f"{path}: front matter 'id' is {len(doc_id):,} characters, over {MAX_ID_CHARS}; shorten it")
     return SourceDocument(doc_id=doc_id, path=path, text=body, meta=meta, structured=True)
 
 
@@ -61,7 +67,7 @@ def load_text(path: Path) -> SourceDocument:
                 values[key.strip().lower()] = value.strip()
         body = raw[m.end() :]
     title = str(values.get("title") or next((ln.strip() for ln in body.splitlines() if ln.strip()), path.stem))
-    meta = meta_from({"title": title[:200], **{k: v for k, v in values.items() if k != "title"}}, path.stem, path)
+    meta = meta_from({k: v for k, v in values.items() if k != "title"}, title, path)
     return SourceDocument(doc_id=doc_id_for(path), path=path, text=body, meta=meta)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rag.core.errors import LoadError
 from rag.core.records import SourceDocument
 from rag.ingest.document import (
+    MAX_TEXT_BYTES,
     check_size,
     clean_text,
     document_from,
@@ -46,6 +47,54 @@ def _quiet_pypdf() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _page_texts(reader: Any, path: Path) -> list[str]:
+    """Each page's text, stopping as soon as the running total is over the limit.
+
+    Pages that draw the same content stream with the same resources have the same text, so it is extracted
+    once: a 22 KB file whose pages all shared one large stream took six minutes before the limit was seen.
+    """
+    texts: list[str] = []
+    seen: dict[tuple[Any, ...], str] = {}
+    total = 0
+    for number, page in enumerate(reader.pages, 1):
+        key = _content_key(page)
+        text = seen.get(key) if key else None
+        if text is None:
+            text = clean_text(page.extract_text() or "")
+            if key:
+                seen[key] = text
+        total += len(text) + 2
+        if total > MAX_TEXT_BYTES:
+            raise LoadError(
+                f"{path}: over {MAX_TEXT_BYTES:,} characters of text by page {number} of {len(reader.pages)}, "
+                "over the limit; split it"
+            )
+        texts.append(text)
+    return texts
+
+
+def _content_key(page: Any) -> tuple[Any, ...] | None:
+    """What a page's text depends on, when its content is shared objects (else None: extract it on its own)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    contents, resources = page.get("/Contents"), page.get("/Resources")
+    if isinstance(contents, IndirectObject):
+        refs = [contents]
+    elif isinstance(contents, ArrayObject) and all(isinstance(c, IndirectObject) for c in contents):
+        refs = list(contents)
+    else:
+        return None
+    if isinstance(resources, IndirectObject):
+        used: object = (resources.idnum, resources.generation)
+    elif isinstance(resources, DictionaryObject) and len(shown := repr(resources)) < 4096:
+        used = shown  # a page's own small dictionary, naming shared fonts: pages with equal ones share the key
+    elif resources is None:
+        used = repr(page.get("/Parent"))  # inherited from the page tree
+    else:
+        return None
+    return (*((r.idnum, r.generation) for r in refs), used, page.get("/Rotate"))
+
+
 def load_pdf(path: Path) -> SourceDocument:
     """A PDF's text layer, page by page; each page's start offset is kept for page citations."""
     from pypdf import PdfReader
@@ -58,7 +107,7 @@ def load_pdf(path: Path) -> SourceDocument:
             reader = PdfReader(path)
             if reader.is_encrypted and not reader.decrypt(""):
                 raise LoadError(encrypted)
-            pages = [clean_text(page.extract_text() or "") for page in reader.pages]
+            pages = _page_texts(reader, path)
     except LoadError:
         raise
     except FileNotDecryptedError:

@@ -17,7 +17,7 @@ from rag.index import locks, store
 from rag.index.schema import chunk_metadata
 from rag.ingest.chunk import chunk_document, context_line
 from rag.ingest.discover import discover
-from rag.ingest.document import MAX_TEXT_BYTES
+from rag.ingest.document import MAX_TEXT_BYTES, open_regular
 from rag.ingest.load import load_document
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def storing(settings: Settings, doing: str) -> contextlib.AbstractContextManager
 
 def _digest(path: Path) -> str:
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -155,7 +155,9 @@ def ingest(
     with locks.write_lock(settings, wait=wait) as renew:
         if rebuild:
             store.drop(settings)
-        client = store.open_client(settings)
+        else:
+            store.check_readable(settings)  # a damaged store would otherwise read "unchanged" and stay broken
+        client = store.open_client(settings, create=True)
         collection = store.chunk_collection(client, settings, create=True)
         writer = _Writer(settings, client, renew)
         with storing(settings, "reading the ledger"):
