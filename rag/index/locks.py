@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+import portalocker
 
 from rag.core.config import Settings
 from rag.core.errors import StoreBusy, StoreUnavailable
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 WRITER_SUFFIX = "-writer"  # on a server, the collection whose existence says an ingest is writing
 STALE_AFTER = 600.0  # seconds without renewal after which a server's writer lock is taken to be abandoned
 RENEW_EVERY = 30.0
+# portalocker: flock(2) on POSIX (so old and new versions of rag exclude each other), LockFileEx on Windows.
+EXCLUSIVE, SHARED, NOW = portalocker.LOCK_EX, portalocker.LOCK_SH, portalocker.LOCK_NB
 
 
 def _open_lock(settings: Settings, writing: bool) -> int | None:
@@ -82,8 +85,8 @@ def write_lock(settings: Settings, wait: bool = False) -> Iterator[Callable[[], 
     assert fd is not None
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
+            portalocker.lock(fd, EXCLUSIVE if wait else EXCLUSIVE | NOW)
+        except portalocker.AlreadyLocked:
             raise StoreBusy(
                 f"another `rag ingest` is writing to {settings.home}; wait for it to finish or pass --wait"
             ) from None
@@ -177,16 +180,16 @@ def read_lock(settings: Settings, on_wait: Callable[[str], Any] | None = None) -
         return
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
+            portalocker.lock(fd, SHARED | NOW)
+        except portalocker.AlreadyLocked:
             if on_wait:
                 on_wait(f"an ingest is updating {settings.home}; waiting up to {settings.lock_timeout:.0f} s")
             deadline = time.monotonic() + settings.lock_timeout
             while True:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    portalocker.lock(fd, SHARED | NOW)
                     break
-                except BlockingIOError:
+                except portalocker.AlreadyLocked:
                     if time.monotonic() > deadline:
                         raise StoreBusy(
                             f"an ingest has held {settings.home} for over {settings.lock_timeout:.0f} s; "
