@@ -7,10 +7,10 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.core.config import REPO_ROOT
 from rag.core.errors import PromptError
+from rag.core.resources import data_dir
 
-PROMPTS_DIR = REPO_ROOT / "prompts"
+PROMPTS_DIR = data_dir("prompts")  # the installed package's copy, else the checkout's prompts/
 # For each file: its sections and the variables each section must use (and may use, nothing else).
 REQUIRED: dict[str, dict[str, set[str]]] = {
     "answer.txt": {"system": {"refusal"}, "user": {"passages", "question"}},

@@ -1,15 +1,20 @@
-"""Settings in one place: defaults, then RAG_* environment variables, then CLI options."""
+"""Settings in one place: defaults, then a rag.toml file, then RAG_* environment variables, then CLI options."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from rag.core.errors import ConfigError
+from rag.core.resources import REPO_ROOT, data_dir
+from rag.core.settings_file import find_config, read_config
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+__all__ = ["KEYS", "REPO_ROOT", "Key", "Settings", "find_config"]
+
+LANGUAGES = ("ru", "az", "tr", "fr", "en")
 
 
 def _default_home() -> Path:
@@ -19,13 +24,89 @@ def _default_home() -> Path:
 
 
 def _default_corpus() -> Path:
-    packaged = REPO_ROOT / "corpus"
+    packaged = data_dir("corpus")
     return packaged if packaged.is_dir() else Path.cwd() / "corpus"
+
+
+def _between(low: float, high: float, what: str) -> Callable[[Any], str | None]:
+    return lambda v: None if low <= v <= high else what
+
+
+def _one_of(choices: tuple[str, ...], what: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else what
+
+
+def _collection(name: str) -> str | None:
+    ok = 3 <= len(name) <= 200 and name[0].isalnum() and name[-1].isalnum()
+    ok = ok and all(ch.isalnum() or ch in "._-" for ch in name)
+    return None if ok else "use 3 to 200 letters, digits, '.', '_' or '-', starting and ending with a letter or digit"
+
+
+def _url(url: str) -> str | None:
+    return None if url.startswith(("http://", "https://")) else "give it as http://HOST:PORT"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: its type ("path", "text", "int", "float"), whether it may be unset, and its check."""
+
+    kind: str
+    help: str
+    optional: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+    def from_text(self, raw: str) -> Any:
+        """The value of an environment variable; ValueError when it is not of the key's type."""
+        if self.kind == "path":
+            return Path(raw).expanduser()
+        if self.kind == "int":
+            return int(raw)
+        if self.kind == "float":
+            return float(raw)
+        return raw
+
+    def from_toml(self, value: Any, base: Path) -> Any:
+        """The value written in a file (relative paths from the file's folder); ValueError naming the type wanted."""
+        if self.kind in ("path", "text"):
+            if not isinstance(value, str):
+                raise ValueError('give it as a string in quotes, e.g. "..."')
+            if self.kind == "path":
+                path = Path(value).expanduser()
+                return path if path.is_absolute() else base / path
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"give a number, e.g. {'8' if self.kind == 'int' else '0.5'}")
+        if self.kind == "int" and not isinstance(value, int):
+            raise ValueError("give a whole number, e.g. 8")
+        return float(value) if self.kind == "float" else value
+
+
+# The settings a rag.toml, the RAG_<KEY> variables and the options share; add a key here and it works in all three.
+KEYS: dict[str, Key] = {
+    "home": Key("path", "where the index and state live"),
+    "corpus": Key("path", "the default corpus folder"),
+    "chroma_url": Key("text", "a Chroma server (http://HOST:PORT) instead of the embedded store", True, _url),
+    "llm": Key("text", "opt-in LLM engine, e.g. ollama:MODEL (unset: extractive)", True),
+    "collection": Key("text", "the Chroma collection", check=_collection),
+    "embeddings": Key(
+        "text", "minilm (or hash, for tests)", check=_one_of(("minilm", "hash"), "use 'minilm' (or 'hash' for tests)")
+    ),
+    "k": Key("int", "passages retrieved per question", check=_between(1, 50, "choose between 1 and 50 passages")),
+    "min_score": Key(
+        "float", "relevance floor (0: calibrated)", check=_between(0, 1, "give a relevance between 0 and 1")
+    ),
+    "lock_timeout": Key(
+        "float", "seconds a reader waits for an ingest", check=_between(0, 86400, "give seconds, from 0 to 86400")
+    ),
+    "lang": Key(
+        "text", "answer language (unset: the question's)", True, _one_of(LANGUAGES, "use " + ", ".join(LANGUAGES))
+    ),
+}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The effective configuration of one run."""
+    """The effective configuration of one run, and where each value came from."""
 
     home: Path
     corpus: Path
@@ -36,47 +117,65 @@ class Settings:
     k: int = 5
     min_score: float = 0.0  # 0 means: use the calibrated floor in rag.retrieve
     lock_timeout: float = 120.0
+    lang: str | None = None  # None: answer in the question's language
+    config_file: Path | None = field(default=None, compare=False)
+    # key -> "default", "FILE:LINE", "$RAG_X" or "--option"
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def store_dir(self) -> Path:
         return self.home / "chroma"
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, **overrides: Any) -> Settings:
-        """Defaults, overridden by RAG_* variables, overridden by non-None keyword options."""
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, config: Path | str | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults < the config file (config, else RAG_CONFIG, else the user's rag.toml) < RAG_* < options."""
         env = dict(os.environ if env is None else env)
-        values: dict[str, Any] = {
-            "home": Path(env["RAG_HOME"]).expanduser() if env.get("RAG_HOME") else _default_home(),
-            "corpus": Path(env["RAG_CORPUS"]).expanduser() if env.get("RAG_CORPUS") else _default_corpus(),
-            "chroma_url": env.get("RAG_CHROMA_URL") or None,
-            "llm": env.get("RAG_LLM") or None,
-        }
-        for name, var, conv in (
-            ("collection", "RAG_COLLECTION", str),
-            ("embeddings", "RAG_EMBEDDINGS", str),
-            ("k", "RAG_K", int),
-            ("min_score", "RAG_MIN_SCORE", float),
-            ("lock_timeout", "RAG_LOCK_TIMEOUT", float),
-        ):
-            if env.get(var):
+        values: dict[str, Any] = {"home": _default_home(), "corpus": _default_corpus()}
+        origins = dict.fromkeys(KEYS, "default")
+        shown: dict[str, str] = {}  # how each value was written where it came from, for error messages
+        path = find_config(env, config)
+        if path is not None:
+            for name, (raw, line) in read_config(path, KEYS).items():
+                where = f"{path}:{line}: {name} = {raw!r}"
                 try:
-                    values[name] = conv(env[var])
+                    values[name] = _unset(KEYS[name], KEYS[name].from_toml(raw, path.parent))
+                except ValueError as exc:
+                    raise ConfigError(f"{where}: {exc}") from None
+                origins[name], shown[name] = f"{path}:{line}", where
+        for name, key in KEYS.items():
+            var = "RAG_" + name.upper()
+            if env.get(var) or (key.optional and var in env):
+                try:
+                    values[name] = _unset(key, key.from_text(env[var]))
                 except ValueError:
-                    raise ConfigError(f"{var}={env[var]!r} is not a valid {conv.__name__}") from None
-        settings = cls(**values)
-        known = {f.name for f in fields(cls)}
-        chosen = {k: v for k, v in overrides.items() if v is not None and k in known}
-        settings = replace(settings, **chosen)
-        settings.validate()
+                    raise ConfigError(f"{var}={env[var]!r} is not a valid {key.kind}") from None
+                origins[name], shown[name] = f"${var}", f"{var}={env[var]!r}"
+        for name, value in overrides.items():
+            if value is not None and name in KEYS:
+                flag = "--" + name.replace("_", "-")
+                values[name] = value
+                origins[name], shown[name] = flag, f"{flag} {value}"
+        settings = cls(**values, config_file=path, origins=origins)
+        settings.validate(shown)
         return settings
 
-    def validate(self) -> None:
-        if self.embeddings not in ("minilm", "hash"):
-            raise ConfigError(f"RAG_EMBEDDINGS={self.embeddings!r}: use 'minilm' (or 'hash' for tests)")
-        if not 1 <= self.k <= 50:
-            raise ConfigError(f"k={self.k}: choose between 1 and 50 passages")
-        if self.chroma_url and not self.chroma_url.startswith(("http://", "https://")):
-            raise ConfigError(f"RAG_CHROMA_URL={self.chroma_url!r}: give it as http://HOST:PORT")
+    def validate(self, shown: Mapping[str, str] | None = None) -> None:
+        """ConfigError naming the first bad value where it was set (file and line, variable or option)."""
+        for name, key in KEYS.items():
+            value = getattr(self, name)
+            if key.check is None or value is None:
+                continue
+            problem = key.check(value)
+            if problem is None:
+                continue
+            where = (shown or {}).get(name) or f"{name}={value!r}"
+            raise ConfigError(f"{where}: {problem}")
+
+    def explain(self) -> list[tuple[str, Any, str]]:
+        """(key, value, origin) for every setting, for `rag config`."""
+        return [(name, getattr(self, name), self.origins.get(name, "default")) for name in KEYS]
 
     def describe(self) -> dict[str, str]:
         """The effective settings, for `rag config` and the chat's welcome line."""
@@ -88,3 +187,16 @@ class Settings:
             "engine": self.llm or "extractive",
             "embeddings": self.embeddings,
         }
+
+    def with_options(self, **overrides: Any) -> Settings:
+        """A copy with some options set (None: keep), recording them as given on the command line."""
+        chosen = {k: v for k, v in overrides.items() if v is not None and k in KEYS}
+        origins = {**self.origins, **{k: "--" + k.replace("_", "-") for k in chosen}}
+        settings = replace(self, **chosen, origins=origins)
+        settings.validate()
+        return settings
+
+
+def _unset(key: Key, value: Any) -> Any:
+    """An optional key given as "" is unset (RAG_LLM= switches an engine from the file back off)."""
+    return None if key.optional and value == "" else value

@@ -35,7 +35,7 @@ the question actually searched for is shown dimmed when it differs from what you
                       language, citation, pinpoint), e.g. /filter jurisdiction=EU; /filter shows them,
                       /filter off removes them
   /engine             show the answering engine; /engine extractive switches back to quoting only
-  /save FILE          write this session as a Markdown transcript
+  /save FILE          write this session as a Markdown transcript (FILE.docx: a Word document)
   /clear              forget the conversation (follow-ups start afresh; /save starts a new transcript)
   /quit               leave (or Ctrl-D)
 
@@ -234,7 +234,7 @@ class Chat:
         from rag.faces.chat_render import transcript_markdown
 
         if len(args) != 1:
-            self.say("Usage: /save FILE, e.g. /save transcript.md", "yellow")
+            self.say("Usage: /save FILE, e.g. /save transcript.md or /save transcript.docx", "yellow")
             return
         path = Path(args[0]).expanduser()
         header = {
@@ -244,7 +244,12 @@ class Chat:
             "Corpus": str(self.settings.corpus),
         }
         try:
-            write_atomic(path, transcript_markdown(self.exchanges, header))
+            if path.suffix.lower() == ".docx":
+                from rag.faces import docx_transcript
+
+                docx_transcript.save(docx_transcript.chat_document(self.exchanges, header), path)
+            else:
+                write_atomic(path, transcript_markdown(self.exchanges, header))
         except OSError as exc:
             self.say(f"Error: cannot write {path}: {exc.strerror or exc}; choose another file", "red")
             return

@@ -10,7 +10,18 @@ from typing import Annotated, Any
 
 import typer
 
-from rag.faces.common import JsonOpt, settings, user_errors
+from rag.faces.common import (
+    ConfigOpt,
+    JsonOpt,
+    QuietOpt,
+    VerboseOpt,
+    detail,
+    examples,
+    is_quiet,
+    note,
+    settings,
+    user_errors,
+)
 from rag.faces.corpus_cmd import corpus_app
 from rag.faces.session_cmd import session_app
 
@@ -19,27 +30,62 @@ app = typer.Typer(
     help="Answers questions on the non-punishment principle for victims of trafficking, "
     "citing the instrument, provision and passage for every point. Offline by default.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain click help: importing rich's help renderer costs 0.2 s per start
+    epilog=examples(
+        "rag ingest                      # index the bench book (or: rag ingest FOLDER ...)",
+        'rag ask "Is Article 26 of the CoE Convention binding?"',
+        "rag chat",
+        "rag config                      # the settings in force and where each comes from",
+    ),
 )
 
 app.add_typer(session_app, name="session")
 app.add_typer(corpus_app, name="corpus")
 
 
-@app.command()
+def _version(value: bool) -> None:
+    if value:
+        from rag import __version__
+
+        typer.echo(f"rag {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Show the version and exit.", is_eager=True, callback=_version)
+    ] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Options every command takes."""
+
+
+@app.command(
+    epilog=examples(
+        "rag ingest                      # the corpus (RAG_CORPUS, else the bench book)",
+        "rag ingest ~/cases/notes report.pdf --json",
+        "rag ingest --wait               # queue behind another ingest instead of failing",
+    )
+)
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus).")] = None,
     json_out: JsonOpt = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for another ingest instead of failing.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and build it again.")] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Index files and folders; unchanged files are skipped, changed ones re-indexed, vanished ones removed."""
     from rag.faces import render
     from rag.ingest.pipeline import ingest as run_ingest
 
-    with user_errors(), _progress(enabled=not json_out) as progress:
+    with user_errors(), _progress(enabled=not json_out and not is_quiet()) as progress:
         report = run_ingest(paths, settings(), progress=progress, wait=wait, rebuild=rebuild)
     typer.echo(render.to_json(report.as_dict()) if json_out else render.ingest_text(report))
 
@@ -69,7 +115,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield update
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        'rag ask "Is Article 26 of the CoE Convention binding?"',
+        'rag ask "What must a prosecutor do before charging?" --where jurisdiction=UK --k 8',
+        'rag ask "What does Azerbaijan\'s action plan say?" --json',
+    )
+)
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in quotes.")],
     k: Annotated[int | None, typer.Option("--k", help="How many passages to retrieve (1-50).")] = None,
@@ -81,6 +133,9 @@ def ask(
         str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
     ] = None,
     json_out: JsonOpt = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Answer one question with pinpoint citations, or say the sources do not address it."""
     from rag.answer.assistant import Assistant
@@ -89,13 +144,16 @@ def ask(
 
     with user_errors():
         filters = parse_filters(where)
-        assistant = Assistant(settings(k=k, llm=llm), on_wait=lambda msg: typer.echo(msg, err=True))
+        assistant = Assistant(settings(k=k, llm=llm), on_wait=note)
         answer = assistant.ask(question, k, filters)
+    detail("timings: " + ", ".join(f"{step} {ms:.0f} ms" for step, ms in answer.timings_ms.items()))
     typer.echo(render.to_json(answer.as_dict()) if json_out else render.answer_text(answer))
 
 
-@app.command()
-def sources(json_out: JsonOpt = False) -> None:
+@app.command(epilog=examples("rag sources", "rag sources --json"))
+def sources(
+    json_out: JsonOpt = False, config_file: ConfigOpt = None, verbose: VerboseOpt = False, quiet: QuietOpt = False
+) -> None:
     """List the indexed documents with their metadata and chunk counts."""
     from rag.faces import render
     from rag.index.catalog import list_sources
@@ -112,9 +170,18 @@ def sources(json_out: JsonOpt = False) -> None:
         typer.echo(render.sources_text(found))
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "rag chat",
+        "rag chat --llm ollama:llama3.2     # opt in to a local LLM engine",
+        "(inside: /help, /sources, /open 1, /save notes.docx)",
+    )
+)
 def chat(
     llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Open the terminal chat (type /help inside)."""
     from rag.faces.chat import run_chat
@@ -123,26 +190,60 @@ def chat(
         run_chat(settings(llm=llm))
 
 
-@app.command("config")
-def show_config(json_out: JsonOpt = False) -> None:
-    """Show the effective settings (defaults, then RAG_* variables)."""
+@app.command(
+    "config",
+    epilog=examples(
+        "rag config",
+        "rag config --config team.toml --json",
+        "\b",
+        "A rag.toml holds any of these keys, e.g.:",
+        '  chroma_url = "http://10.0.0.5:8000"',
+        '  llm = "ollama:llama3.2"',
+        "  k = 8",
+        "Relative paths are read from the file's folder. Later sources win: defaults, the file,",
+        "RAG_<KEY> variables (RAG_CHROMA_URL, RAG_K, ...), then options.",
+    ),
+)
+def show_config(
+    json_out: JsonOpt = False, config_file: ConfigOpt = None, verbose: VerboseOpt = False, quiet: QuietOpt = False
+) -> None:
+    """Show the effective settings and where each comes from (default, the config file and line, a RAG_*
+    variable or an option)."""
+    from rag.core.settings_file import default_config_path
     from rag.faces import render
 
     with user_errors():
-        described = settings().describe()
-    typer.echo(render.to_json(described) if json_out else "\n".join(f"{k}: {v}" for k, v in described.items()))
+        current = settings()
+    file_line = str(current.config_file) if current.config_file else f"none ({default_config_path()} does not exist)"
+    if json_out:
+        listed = {name: {"value": _plain(value), "origin": origin} for name, value, origin in current.explain()}
+        read = str(current.config_file) if current.config_file else None
+        typer.echo(render.to_json({**current.describe(), "config_file": read, "settings": listed}))
+        return
+    typer.echo(f"config file: {file_line}")
+    for name, value, origin in current.explain():
+        typer.echo(f"{name}: {'(unset)' if value is None else value}  ({origin})")
+    described = current.describe()
+    typer.echo(f"store: {described['store']}\nengine: {described['engine']}")
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value
 
 
 def main() -> None:
     app()
 
 
-@app.command("eval")
+@app.command("eval", epilog=examples("rag eval tests/gold/questions.jsonl --k 5", "rag eval gold.jsonl --json"))
 def eval_command(
     gold: Annotated[Path, typer.Argument(help="Gold set: one JSON object per line (see README).")],
     k: Annotated[int, typer.Option("--k", help="Passages retrieved per question.")] = 5,
     json_out: JsonOpt = False,
     show: Annotated[bool, typer.Option("--show-misses", help="List the questions that missed.")] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Measure retrieval (recall@k, MRR), refusals and latency on a gold set."""
     from rag.answer.assistant import Assistant

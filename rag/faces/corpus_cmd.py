@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rag.faces.common import ConfigOpt, QuietOpt, VerboseOpt, examples
+
 corpus_app = typer.Typer(
     help="Official primary texts: download them from their official sites (the only command that uses "
     "the network) and index them beside the corpus.",
@@ -46,19 +48,29 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield update
 
 
-@corpus_app.command("fetch")
+@corpus_app.command(
+    "fetch",
+    epilog=examples(
+        "rag corpus list                 # what can be fetched",
+        "rag corpus fetch                # all of it, then index it",
+        "rag corpus fetch coe-convention --no-ingest",
+    ),
+)
 def fetch_cmd(
     names: Annotated[list[str] | None, typer.Argument(help="Source names (default: all; `rag corpus list`).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
     no_ingest: Annotated[bool, typer.Option("--no-ingest", help="Download only; do not index.")] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Download official texts into RAG_HOME/official (resuming partial downloads), then index them."""
     from rag.faces import render
-    from rag.faces.common import settings, user_errors
+    from rag.faces.common import is_quiet, settings, user_errors
     from rag.ingest.fetch import fetch, official_dir
     from rag.ingest.pipeline import ingest
 
-    with user_errors(), _progress(enabled=not json_out) as progress:
+    with user_errors(), _progress(enabled=not json_out and not is_quiet()) as progress:
         config = settings()
         report = fetch(names, config, progress=progress)
     ingested = None
@@ -92,9 +104,12 @@ def fetch_cmd(
         raise typer.Exit(1)
 
 
-@corpus_app.command("list")
+@corpus_app.command("list", epilog=examples("rag corpus list", "rag corpus list --json"))
 def list_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """List the official sources in sources.yaml and whether each is downloaded."""
     from rag.faces import render

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import enum
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rag.faces.common import ConfigOpt, QuietOpt, VerboseOpt, examples
+
 if TYPE_CHECKING:
-    from rag.faces.script import Question, Result
+    from rag.faces.script import Question, Result, Script
 
 MAX_PROBLEMS = 20
 
@@ -23,17 +26,50 @@ session_app = typer.Typer(
     rich_markup_mode=None,  # plain click help: importing rich's help renderer costs 0.2 s per start
 )
 
+
+class Format(enum.StrEnum):
+    """Transcript formats: Markdown and HTML are always written; docx on request."""
+
+    md = "md"
+    html = "html"
+    docx = "docx"
+
+
 ScriptArg = Annotated[Path, typer.Argument(help="The session script (YAML), e.g. sessions/judges-basics.yaml.")]
 
 
-@session_app.command()
-def check(script: ScriptArg) -> None:
+@session_app.command(
+    epilog=examples(
+        "rag session check sessions/judges-basics.yaml",
+        "rag session check my-workshop.yaml --json",
+    )
+)
+def check(
+    script: ScriptArg,
+    json_out: Annotated[bool, typer.Option("--json", help="Print {script, ok, questions, problems} as JSON.")] = False,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
     """Validate a script; every mistake is reported as SCRIPT:LINE: what is wrong; how to fix."""
+    from rag.faces import render
     from rag.faces.common import user_errors
     from rag.faces.script import parse_script
 
     with user_errors():
         parsed, problems = parse_script(script)
+    if json_out:
+        typer.echo(
+            render.to_json(
+                {
+                    "script": str(script),
+                    "ok": parsed is not None,
+                    "questions": len(parsed.questions) if parsed else None,
+                    "problems": [{"line": p.line, "message": p.message} for p in problems],
+                }
+            )
+        )
+        raise typer.Exit(0 if parsed is not None else 1)
     if parsed is None:
         for problem in problems[:MAX_PROBLEMS]:
             typer.echo(problem.format(script), err=True)
@@ -43,7 +79,13 @@ def check(script: ScriptArg) -> None:
     typer.echo(f"OK: {len(parsed.questions)} questions")
 
 
-@session_app.command()
+@session_app.command(
+    epilog=examples(
+        "rag session run sessions/judges-basics.yaml",
+        "rag session run workshop.yaml --out handouts/ --format docx",
+        "rag session run workshop.yaml --out handouts/ --resume   # after an interruption",
+    )
+)
 def run(
     script: ScriptArg,
     out: Annotated[
@@ -54,35 +96,91 @@ def run(
         str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
+    formats: Annotated[
+        list[Format] | None,
+        typer.Option("--format", help="Also write this transcript format (transcript.md and .html always)."),
+    ] = None,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Ask every question of a script; exit 0 only when every expectation passes."""
     from rag.answer.assistant import Assistant
     from rag.faces import render
-    from rag.faces.common import settings, user_errors
+    from rag.faces.common import is_quiet, note, settings, user_errors
     from rag.faces.script import load_script
     from rag.faces.sessions import prepare_output, run_session
 
     out_dir = out or Path("session-out") / script.stem
+    docx = Format.docx in (formats or [])
     with user_errors():
         parsed = load_script(script)
         prepare_output(out_dir, resume)
-        assistant = Assistant(settings(llm=llm), on_wait=lambda msg: typer.echo(msg, err=True))
+        assistant = Assistant(settings(llm=llm), on_wait=note)
         try:
-            with _progress(enabled=sys.stderr.isatty()) as on_question:
+            with _progress(enabled=sys.stderr.isatty() and not is_quiet()) as on_question:
                 results = run_session(parsed, assistant, out_dir, resume, on_question)
         except KeyboardInterrupt:
+            if docx:
+                _write_docx(parsed, out_dir)
             typer.echo(f"Interrupted; answers so far are in {out_dir}; run again with --resume to continue.", err=True)
             raise typer.Exit(130) from None
+        if docx:
+            _write_docx(parsed, out_dir)
     failed = [r for r in results if not r.passed]
     if json_out:
         typer.echo(render.to_json(_summary(parsed.title, out_dir, results)))
     else:
-        _print_table(results)
-        typer.echo(
-            f"{len(results) - len(failed)} of {len(results)} questions passed; "
-            f"transcript: {out_dir / 'transcript.html'}"
-        )
+        if not is_quiet():
+            _print_table(results)
+        transcript = out_dir / ("transcript.docx" if docx else "transcript.html")
+        typer.echo(f"{len(results) - len(failed)} of {len(results)} questions passed; transcript: {transcript}")
     raise typer.Exit(1 if failed else 0)
+
+
+def _write_docx(script: Script, out_dir: Path) -> None:
+    """transcript.docx beside transcript.md and .html, from the results recorded so far."""
+    from rag.core.errors import SessionOutputError
+    from rag.faces import docx_transcript
+    from rag.faces.sessions import RESULTS, answered, read_results
+
+    done = answered(script, read_results(out_dir / RESULTS))
+    results = [done[q.id] for q in script.questions if q.id in done]
+    try:
+        docx_transcript.save(docx_transcript.session_document(script, results), out_dir / "transcript.docx")
+    except OSError as exc:
+        raise SessionOutputError(f"--out {out_dir}: cannot write transcript.docx ({exc.strerror})") from None
+
+
+@session_app.command(
+    "examples",
+    epilog=examples("rag session examples", 'rag session run "$(rag session examples --path judges-basics)"'),
+)
+def examples_cmd(
+    name: Annotated[str | None, typer.Option("--path", help="Print only the path of this example.")] = None,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """List the example session scripts that come with rag, with their paths (copy one to start your own)."""
+    from rag.core.resources import data_dir
+    from rag.faces.common import user_errors
+    from rag.faces.script import load_script
+
+    folder = data_dir("sessions")
+    found = sorted(folder.glob("*.yaml"))
+    if name is not None:
+        match = [p for p in found if p.stem == name.removesuffix(".yaml")]
+        if not match:
+            names = ", ".join(p.stem for p in found) or "none"
+            typer.echo(f"Error: no example session {name!r}; the examples are: {names}", err=True)
+            raise typer.Exit(1)
+        typer.echo(str(match[0]))
+        return
+    with user_errors():
+        for path in found:
+            parsed = load_script(path)
+            typer.echo(f"{path.stem}: {parsed.title} ({len(parsed.questions)} questions)\n    {path}")
 
 
 @contextlib.contextmanager

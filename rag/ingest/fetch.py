@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.core.config import REPO_ROOT, Settings
+from rag.core.config import Settings
 from rag.core.errors import FetchError, RagError
 from rag.core.records import META_KEYS
+from rag.core.resources import data_dir
 from rag.ingest.document import MAX_BYTES, sidecar_path
 
 TIMEOUT = 30.0  # seconds without a byte before a source is given up
@@ -57,9 +58,9 @@ def official_dir(settings: Settings) -> Path:
 
 
 def catalog_path(settings: Settings) -> Path:
-    """settings.corpus/sources.yaml, else the repository's corpus/sources.yaml."""
+    """settings.corpus/sources.yaml, else the bench book's (installed with the package, or the checkout's)."""
     own = settings.corpus / "sources.yaml"
-    return own if own.is_file() else REPO_ROOT / "corpus" / "sources.yaml"
+    return own if own.is_file() else data_dir("corpus") / "sources.yaml"
 
 
 def load_catalog(path: Path) -> list[Source]:
