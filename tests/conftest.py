@@ -61,7 +61,10 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """Every test gets its own RAG_HOME; no test touches the user's index."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("RAG_HOME", str(home))
-    for var in ("RAG_CHROMA_URL", "RAG_LLM", "RAG_CORPUS", "RAG_K", "RAG_MIN_SCORE", "RAG_EMBEDDINGS"):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "user-config"))  # no test reads the user's rag.toml
+    for var in ("RAG_CHROMA_URL", "RAG_LLM", "RAG_CORPUS", "RAG_K", "RAG_MIN_SCORE", "RAG_EMBEDDINGS", "RAG_CONFIG"):
+        monkeypatch.delenv(var, raising=False)
+    for var in ("RAG_COLLECTION", "RAG_LOCK_TIMEOUT", "RAG_LANG"):
         monkeypatch.delenv(var, raising=False)
     return home
 
