@@ -8,7 +8,7 @@ LLAMA_STAMP := $(VENV)/.llamacpp-stamp
 # llama.cpp's default build uses instructions (AMX) that crash on this machine's first decode.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: setup index chat test test-deps llamacpp browser lint bench clean
+.PHONY: setup index chat test test-deps llamacpp browser lint bench wheel clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +54,10 @@ bench: setup
 	$(BIN)/python bench/perf.py
 	$(BIN)/python bench/retrieval.py
 
+# The installable wheel (prompts, bench book, sources list and example sessions inside) in dist/.
+wheel: setup
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w dist .
+	@ls -l dist/*.whl
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist

@@ -56,6 +56,25 @@ def test_the_readme_example(sample_corpus: Path) -> None:
     assert answer.citations[0].citation == "SCT No. 1" and "compelled" in answer.citations[0].quote
 
 
+def readme_python_blocks() -> list[str]:
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text.split("## Python API", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1] for block in section.split("```")[1::2] if block.startswith("python")]
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_the_readme_code_runs(sample_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ingest(sample_corpus)
+    example, chain = readme_python_blocks()
+    assert len(example.strip().splitlines()) <= 10
+    exec(compile(example.replace("the CoE Convention", "the Sample Convention"), "README", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "[1] Article 26, SCT No. 1: Article 26 of the Sample Convention requires" in printed
+    scope: dict[str, Any] = {}
+    exec(compile(chain, "README", "exec"), scope)
+    assert scope["context"].startswith("[1] Section 45(4), SSA 2015\nSection 45(4) gives children a defence")
+
+
 @pytest.mark.usefixtures("fake_embeddings")
 def test_the_retriever_in_a_langchain_chain(sample_corpus: Path) -> None:
     from langchain_core.documents import Document
@@ -117,7 +136,7 @@ def test_the_retriever_reports_user_errors() -> None:
 
 
 @pytest.mark.slow
-def test_the_retriever_on_the_real_index(real_home: Path) -> None:
+def test_the_retriever_on_the_real_index(real_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from langchain_core.runnables import RunnableLambda
 
     from rag import RagRetriever
@@ -127,3 +146,10 @@ def test_the_retriever_on_the_real_index(real_home: Path) -> None:
     assert text.startswith("[1] Article 26, CETS No. 197\n")
     docs = RagRetriever.from_settings(k=4).invoke("Is Article 26 of the CoE Convention binding?")
     assert docs[0].metadata["path"] == str(CORPUS / "instruments" / "coe-convention.md")
+
+    example, chain = readme_python_blocks()  # the README's code, as printed, on the bench book
+    exec(compile(example, "README", "exec"), {})
+    assert "[1] Article 26, CETS No. 197: " in capsys.readouterr().out
+    scope: dict[str, Any] = {}
+    exec(compile(chain, "README", "exec"), scope)
+    assert scope["context"].startswith("[1] Section 45") and "Modern Slavery Act 2015" in scope["context"]
