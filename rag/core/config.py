@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -187,14 +187,6 @@ class Settings:
             "engine": self.llm or "extractive",
             "embeddings": self.embeddings,
         }
-
-    def with_options(self, **overrides: Any) -> Settings:
-        """A copy with some options set (None: keep), recording them as given on the command line."""
-        chosen = {k: v for k, v in overrides.items() if v is not None and k in KEYS}
-        origins = {**self.origins, **{k: "--" + k.replace("_", "-") for k in chosen}}
-        settings = replace(self, **chosen, origins=origins)
-        settings.validate()
-        return settings
 
 
 def _unset(key: Key, value: Any) -> Any:

@@ -159,7 +159,8 @@ def _holder(client: ClientAPI, settings: Settings, cause: Exception) -> dict[str
 
 def _abandoned(holder: dict[str, Any]) -> bool:
     """A lease whose ingest died: its process is gone from this host, or it has not been renewed for long."""
-    if holder.get("host") == socket.gethostname():
+    # On Windows os.kill(pid, 0) would send CTRL_C_EVENT, not probe: there only the renewal time tells.
+    if holder.get("host") == socket.gethostname() and os.name != "nt":
         try:
             if not running(int(holder.get("pid", 0))):
                 return True
