@@ -27,10 +27,13 @@ def test_readers_share_and_exclude_a_writer(tmp_path: Path) -> None:
     config = settings(tmp_path / "home")
     with locks.write_lock(config):
         pass  # creates the lock file
-    with locks.read_lock(config), locks.read_lock(config):  # two readers at once
-        with pytest.raises(StoreBusy, match="another `rag ingest` is writing to"):
-            with locks.write_lock(config):
-                pass
+    with (
+        locks.read_lock(config),
+        locks.read_lock(config),  # two readers at once
+        pytest.raises(StoreBusy, match="another `rag ingest` is writing to"),
+        locks.write_lock(config),
+    ):
+        pass
     with locks.write_lock(config):  # free again once the readers are done
         pass
 
@@ -58,9 +61,8 @@ def test_a_reader_gives_up_after_the_timeout(tmp_path: Path) -> None:
     config = settings(tmp_path / "home", RAG_LOCK_TIMEOUT="0.4")
     with locks.write_lock(config):
         started = time.monotonic()
-        with pytest.raises(StoreBusy, match=r"an ingest has held .* for over 0 s; try again later"):
-            with locks.read_lock(config):
-                pass
+        with pytest.raises(StoreBusy, match=r"an ingest has held .* for over 0 s; try again later"), locks.read_lock(config):
+            pass
         assert 0.4 <= time.monotonic() - started < 5
 
 
