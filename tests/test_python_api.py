@@ -93,6 +93,7 @@ def test_the_retriever_in_a_langchain_chain(sample_corpus: Path) -> None:
     first = docs[0].metadata
     assert (first["n"], first["pinpoint"], first["citation"]) == (1, "Article 26", "SCT No. 1")
     assert first["title"] == "Sample Convention on Trafficking" and first["jurisdiction"] == "CoE"
+    assert (first["label"], first["authority"], first["about"]) == ("Article 26, SCT No. 1", "primary", None)
     assert first["path"] == str(sample_corpus / "sample-convention.md") and 0 < first["score"] <= 1
     assert "compelled" in docs[0].page_content and docs[0].id == first["chunk_id"]
     assert [d.metadata["n"] for d in docs] == list(range(1, len(docs) + 1))

@@ -9,8 +9,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field
 
+from rag.answer import policy
 from rag.answer.assistant import Assistant, clean_question
 from rag.core.config import Settings
+from rag.core.labels import label
 from rag.core.records import Hit
 
 
@@ -24,6 +26,9 @@ def to_document(n: int, hit: Hit) -> Document:
         "title": chunk.meta.title,
         "citation": chunk.meta.citation,
         "pinpoint": chunk.pinpoint,
+        "label": label(chunk.pinpoint, chunk.meta),  # what the rag faces print: "Article 26, CETS No. 197"
+        "authority": chunk.meta.authority or "primary",
+        "about": chunk.meta.about,
         "page": chunk.page,
         "path": chunk.source,
         "score": round(hit.score, 3),
@@ -33,6 +38,7 @@ def to_document(n: int, hit: Hit) -> Document:
         "date": chunk.meta.date,
         "url": chunk.meta.url,
         "language": chunk.meta.language,
+        "forum": chunk.meta.forum,
     }
     return Document(page_content=chunk.text, metadata=meta, id=chunk.chunk_id)
 
@@ -63,6 +69,6 @@ class RagRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         retrieval = self.assistant.retrieve(clean_question(query), self.k, self.filters or None)
-        if self.refuse and not retrieval.addresses(self.assistant.floor):
+        if self.refuse and not policy.addresses(retrieval, self.assistant.floor):
             return []
         return [to_document(n, hit) for n, hit in enumerate(retrieval.hits, 1)]

@@ -205,10 +205,10 @@ def _load(path: Path, mtime: float) -> Knowledge:
 
 
 def packaged_corpus() -> Path:
-    """The bench book that ships with the program."""
-    from rag.core.config import REPO_ROOT
+    """The bench book that ships with the program (the installed package's copy, else the checkout's)."""
+    from rag.core.resources import data_dir
 
-    return REPO_ROOT / "corpus"
+    return data_dir("corpus")
 
 
 def load(corpus: Path | None = None) -> Knowledge:

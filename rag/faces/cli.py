@@ -47,7 +47,7 @@ app.add_typer(corpus_app, name="corpus")
 
 def _version(value: bool) -> None:
     if value:
-        from rag import __version__
+        from rag.core.version import __version__
 
         typer.echo(f"rag {__version__}")
         raise typer.Exit()

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.core.labels import source_name
 from rag.core.records import Answer
-from rag.faces.chat_render import source_name
 
 if TYPE_CHECKING:
     from docx.document import Document
