@@ -87,7 +87,7 @@ def detail(message: str) -> None:
 
 def examples(*lines: str) -> str:
     """A command's epilog: examples kept on their own lines (click rewraps other paragraphs)."""
-    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" if line else "" for line in lines)
 
 
 @contextlib.contextmanager
