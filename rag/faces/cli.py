@@ -196,6 +196,7 @@ def chat(
         "rag config",
         "rag config --config team.toml --json",
         "",
+        "\b",
         "A rag.toml holds any of these keys, e.g.:",
         '  chroma_url = "http://10.0.0.5:8000"',
         '  llm = "ollama:llama3.2"',
