@@ -271,7 +271,13 @@ ServeToken = Annotated[
 ]
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "rag serve                       # http://127.0.0.1:8400/v1, this machine only",
+        "RAG_SERVE_TOKEN=$(openssl rand -hex 16) rag serve --host 0.0.0.0",
+        "rag serve --port 8500 --llm ollama:llama3.2",
+    )
+)
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; off loopback a token is required.")] = (
         "127.0.0.1"
@@ -279,6 +285,9 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8400,
     token: ServeToken = None,
     llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1/chat/completions, /v1/models) and /v1/ask for chat front ends."""
     from rag.faces.serve import serve as run_server
@@ -287,9 +296,17 @@ def serve(
         run_server(settings(llm=llm), host, port, token, say=lambda msg: typer.echo(msg, err=True))
 
 
-@app.command()
+@app.command(
+    epilog=examples(
+        "rag mcp                         # started by the MCP client, which talks to it on stdin/stdout",
+        'client config: {"mcpServers": {"rag-nonpunishment": {"command": "rag", "args": ["mcp"]}}}',
+    )
+)
 def mcp(
     llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    config_file: ConfigOpt = None,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Serve the tools search_sources, ask and get_passage to an MCP client over stdio."""
     from rag.faces.mcp_server import serve_stdio
