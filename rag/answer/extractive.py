@@ -13,6 +13,7 @@ from rag.core.labels import label
 from rag.core.records import Answer, Hit
 from rag.index.keyword import tokens
 from rag.retrieve.hybrid import Retrieval
+from rag.retrieve.rank import states_provision
 
 # Binding instruments and judgments first, then guidance, then reports and plans, then news.
 AUTHORITY = {
@@ -114,6 +115,7 @@ def select(
     kept = [c for c in candidates if c.best >= PASSAGE_SHARE * top or c.rank == 0 or c.hit is local]
     kept.sort(key=lambda c: (authority(c.hit), c.hit is not local, c.rank))
     text_first = _the_text_asked_for(retrieval, relevant)
+    named = bool(retrieval.parsed.pinpoints)
     if text_first is not None:  # a provision the question names, in its own words: quoted whole, first
         kept = [c for c in kept if c.hit is not text_first]
         whole = [s for a, b in sentences.split(text_first.chunk.text) if (s := _clean(text_first.chunk.text[a:b]))]
@@ -128,6 +130,10 @@ def select(
             for j in order
             if c.scores[j] >= SENTENCE_SHARE * top and not any(_similar(c.sentences[j], p) for p in picked)
         ][:take]
+        if i == 0 and named and c.hit.exact and states_provision(c.hit) and 0 not in best:
+            # The question names the provision: the passage's opening sentence, which says what it provides,
+            # leads, then the best of the rest ("Article 8 ... obliges Member States to ...", not a side remark).
+            best = [0, *best[:1]]
         if not best and (i == 0 or c.hit is local):
             best = order[:1]
         # A short lead sentence ("... if three conditions are all met.") is followed by what it announces.

@@ -36,7 +36,8 @@ def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     if named:
         # The provision's own text (an official text, then a note's summary of it) before the commentary under
         # it ("How practitioners apply it").
-        exact.sort(key=lambda h: (h.chunk.meta.commentary, not _states_provision(h)))
+        # Within a note, the summary's opening passage (what the provision says) before its later paragraphs.
+        exact.sort(key=lambda h: (h.chunk.meta.commentary, not states_provision(h), h.chunk.doc_id, h.chunk.start))
         # "s.45" covers s.45(1), (4) and (5): only the best leads and the rest compete on merit. When the
         # provision is applied in another named document (a judgment's holding on Article 6), that leads too.
         several = len({h.chunk.pinpoint for h in exact}) > 1
@@ -47,7 +48,7 @@ def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
             standing: dict[str, float] = {}
             for h in ranked:
                 standing.setdefault(h.chunk.doc_id, h.score)
-            applied = max(others, key=lambda h: (standing[h.chunk.doc_id], _states_provision(h), h.score))
+            applied = max(others, key=lambda h: (standing[h.chunk.doc_id], states_provision(h), h.score))
             if applied not in lead:
                 lead = [lead[0], applied]
         return lead + [h for h in ranked if h not in lead]
@@ -88,7 +89,7 @@ def binding_first(
     return [h for h in ranked if id(h) not in later] + [h for h in ranked if id(h) in later]
 
 
-def _states_provision(hit: Hit) -> bool:
+def states_provision(hit: Hit) -> bool:
     """The chunk sits directly under the heading that names its pinpoint."""
     path = hit.chunk.heading_path
     return bool(path) and pp.matches(pp.from_heading(path[-1]) or "", hit.chunk.pinpoint)
