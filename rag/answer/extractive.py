@@ -169,14 +169,16 @@ class ExtractiveEngine:
         return make_embeddings(self._embeddings or "minilm").embed_documents(texts)
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
-        from rag.answer.citations import citations_for
+        from rag.answer.citations import citations_for, quoted
 
         chosen = select(question, retrieval, self._embed if self._embeddings else None)
         if not chosen:
             return refusal(question, retrieval, self.name)
         cites = citations_for([hit for hit, _ in chosen])
+        # The passages' own bracketed numbers ("[2013] EWCA Crim 991", a paragraph's "[12]") are escaped, so
+        # that the only markers of the answer are the ones placed here.
         lines = [
-            f"{label(hit.chunk.pinpoint, hit.chunk.meta)}: " + " ".join(f"{s} [{n}]" for s in said)
+            quoted(f"{label(hit.chunk.pinpoint, hit.chunk.meta)}: ") + " ".join(f"{quoted(s)} [{n}]" for s in said)
             for n, (hit, said) in enumerate(chosen, start=1)
         ]
         return Answer(question, "\n".join(lines), False, self.name, cites)

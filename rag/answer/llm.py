@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.citations import MARKER, citations_for, markers, quoted, without_markers
 from rag.answer.prompts import Prompts, load_prompts
 from rag.core.errors import LLMConfigError, LLMError, RagError
 from rag.core.records import Answer, Hit
@@ -34,7 +35,7 @@ LLAMA_CPP_INSTALL = (
 )
 _TAG = re.compile(r"<(/?\s*passages?\b)", re.IGNORECASE)
 # Marker styles small models use instead of [n]: [1, 2], [Passage 1], [passage 1][2].
-_LOOSE_MARK = re.compile(r"\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
+_LOOSE_MARK = re.compile(r"(?<!\\)\[(?:passages?\s*)?(\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -195,16 +196,37 @@ def passage_block(n: int, hit: Hit) -> str:
     """One retrieved passage, delimited so that its text cannot pass for instructions or close the tag."""
     meta = hit.chunk.meta
     source = meta.title + (f" ({meta.citation})" if meta.citation and meta.citation not in meta.title else "")
-    attrs = f'n="{n}" source="{html.escape(source)}"'
+    attrs = f'n="{n}" source="{html.escape(quoted(source))}"'
     if hit.chunk.pinpoint:
         attrs += f' pinpoint="{html.escape(hit.chunk.pinpoint)}"'
-    text = _TAG.sub(r"&lt;\1", hit.chunk.text.strip())
+    # The passage's own bracketed numbers are shown escaped (\\[2013]) so they do not read as passage numbers.
+    text = _TAG.sub(r"&lt;\1", quoted(hit.chunk.text.strip()))
     return f"<passage {attrs}>\n{text}\n</passage>"
 
 
 def normalise_marks(text: str) -> str:
     """[1, 2] and [Passage 1] become [1][2] and [1], the form the verifier reads."""
     return _LOOSE_MARK.sub(lambda m: "".join(f"[{n}]" for n in re.findall(r"\d+", m.group(1))), text)
+
+
+def own_marks(text: str, hits: Sequence[Hit]) -> str:
+    """The model's text with only its own markers left as [n].
+
+    A bracketed number it copied from a passage ("[2013] EWCA Crim 991") that names no passage is escaped
+    as the passage's text; any other is left as a marker, for the verifier to report as invented.
+    """
+    copied = {
+        m.group(0)
+        for h in hits
+        for field in (h.chunk.text, h.chunk.meta.title, h.chunk.meta.citation or "")
+        for m in re.finditer(r"\[\d+\]", field)
+    }
+
+    def mark(m: re.Match[str]) -> str:
+        names_passage = 1 <= int(m.group(1)) <= len(hits)
+        return m.group(0) if names_passage or m.group(0) not in copied else "\\" + m.group(0)
+
+    return MARKER.sub(mark, text)
 
 
 class LLMEngine:
@@ -269,20 +291,16 @@ class LLMEngine:
         return rewritten if 0 < len(rewritten) <= 1000 else question
 
     def _answer(self, question: str, text: str, retrieval: Retrieval) -> Answer:
-        from rag.answer.citations import citations_for
-
-        text = normalise_marks(text.strip())
-        bare = " ".join(re.sub(r"\[\d+\]", "", text).split()).casefold()
+        text = own_marks(normalise_marks(text.strip()), retrieval.hits)
+        bare = " ".join(without_markers(text).split()).casefold()
         refusals = {self.prompts.no_answer.casefold().rstrip("."), _refusal_text().casefold().rstrip(".")}
         if not text or any(bare.startswith(r) or (bare.rstrip(".") == r) for r in refusals):
             return self._refusal(question, retrieval)
-        cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+        cited = set(markers(text))
         cites = [c for c in citations_for(retrieval.hits) if c.n in cited]
         return Answer(question, text, False, self.name, cites)
 
     def _refusal(self, question: str, retrieval: Retrieval) -> Answer:
-        from rag.answer.citations import citations_for
-
         return Answer(question, _refusal_text(), True, self.name, citations_for(retrieval.hits[:3], verified=False))
 
     def _tokens(self, messages: list[BaseMessage]) -> Iterator[str]:

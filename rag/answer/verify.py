@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rag.answer.citations import markers, plain
 from rag.core import sentences
 from rag.core.records import Answer, Citation
 from rag.index.keyword import tokens
@@ -22,7 +23,9 @@ SUPPORT_THRESHOLD = 0.60
 LEXICAL_WEIGHT = 0.7
 NEGATION_PENALTY = 0.2
 CONTRIBUTION = 0.3  # share of a jointly cited claim one passage must contain to count as supporting it
-_MARKS = re.compile(r"(?:\s*\[\d+\])+")
+_MARKS = re.compile(r"(?:\s*(?<!\\)\[\d+\])+")  # the engine's markers, never an escaped \[n] of the text
+_LINE_END = re.compile(r"(?<!\\)\[\d+\]$")
+_ESCAPED_NUMBER = re.compile(r"\\\[\d+\]")
 _LIST_ITEM = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|\([a-z0-9]{1,3}\))(?:\s+|$)")
 _NEGATION = re.compile(
     r"\b(?:not|no|never|nor|neither|none|nothing|cannot|without)\b|n't\b|\bnon-(?!punishment|prosecution)",
@@ -47,24 +50,38 @@ def evidence(c: Citation) -> str:
     return " ".join(x for x in (c.pinpoint, c.title, c.citation, c.quote) if x)
 
 
+def _blocks(text: str) -> list[str]:
+    """The text cut after every line that ends in a marker (the extractive engine's one line per source)."""
+    out, at = [], 0
+    for m in re.finditer(r"[ \t]*\n", text):
+        if _LINE_END.search(text, at, m.start()):
+            out.append(text[at : m.start()])
+            at = m.end()
+    return [*out, text[at:]]
+
+
 def claims(text: str) -> list[Claim]:
-    """The answer's sentences with their [n] markers; a marker opening a sentence belongs to the one before."""
+    """The answer's sentences with their [n] markers; a marker opening a sentence belongs to the one before.
+
+    Only the engine's markers count: a bracketed number of the quoted text is escaped (\\[12]) and is text.
+    """
     found: list[Claim] = []
-    # A line ending in a marker closes its claims (the extractive engine's one line per source); other
-    # line breaks may fall inside a quoted sentence.
-    for block in re.split(r"(?<=\])[ \t]*\n", text):
+    # Other line breaks may fall inside a quoted sentence.
+    for block in _blocks(text):
         merged: list[str] = []
-        for a, b in sentences.split(block):
+        # An escaped number splits sentences as the bare one would; the spans are then read from the block.
+        masked = _ESCAPED_NUMBER.sub(lambda m: "0" * len(m.group(0)), block)
+        for a, b in sentences.split(masked):
             piece = block[a:b]
-            lead = re.match(r"(?:\s*\[\d+\])+", piece)
+            lead = _MARKS.match(piece)
             if lead and merged:
                 merged[-1] += lead.group(0)
                 piece = piece[lead.end() :]
             if piece.strip():
                 merged.append(piece)
         for sentence in merged:
-            cited = tuple(dict.fromkeys(int(n) for n in re.findall(r"\[(\d+)\]", sentence)))
-            bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(_MARKS.sub(" ", sentence).split()))
+            cited = tuple(markers(sentence))
+            bare = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(plain(_MARKS.sub(" ", sentence)).split()))
             bare = _LIST_ITEM.sub("", bare)  # "2." numbering a list item is not a number the passage must hold
             if bare or cited:
                 found.append(Claim(bare, cited))
@@ -196,7 +213,7 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
                 answer.warnings.append(f"citation [{n}] does not support “{_short(claim.text)}”")
     for n in sorted(invented):
         answer.warnings.append(f"citation [{n}] names no retrieved passage and was removed")
-        answer.answer = re.sub(rf"\s*\[{n}\]", "", answer.answer)
+        answer.answer = re.sub(rf"\s*(?<!\\)\[{n}\]", "", answer.answer)
     for n, ok in verdict.items():
         by_n[n].verified = ok
     if uncited:

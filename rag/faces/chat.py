@@ -143,7 +143,9 @@ class Chat:
             return question
         condense = getattr(self.assistant.engine, "condense", None)
         if callable(condense):
-            return str(condense(question, [(ex.standalone, ex.answer.answer) for ex in self.exchanges]))
+            from rag.answer.citations import plain
+
+            return str(condense(question, [(ex.standalone, plain(ex.answer.answer)) for ex in self.exchanges]))
         return contextualise(question, [ex.standalone for ex in self.exchanges])
 
     def ask(self, question: str) -> None:

@@ -37,12 +37,24 @@ def source_line(c: Citation, refused: bool = False) -> Text:
     return line
 
 
+def answer_line(answer: Answer) -> Text:
+    """The answer as rich Text: its markers in colour, the quoted text's own brackets ("[2013]") as written."""
+    from rich.text import Text
+
+    from rag.answer.citations import segments
+
+    line = Text(style="yellow" if answer.refused else "")
+    for piece, n in segments(answer.answer):
+        line.append(piece, style="bold cyan" if n is not None else "")
+    return line
+
+
 def show_answer(console: Console, answer: Answer, streamed: bool = False) -> None:
     """The answer (unless its tokens were already printed as they arrived), then its sources."""
     from rich.text import Text
 
     if not streamed:
-        console.print(Text(answer.answer, style="yellow" if answer.refused else ""))
+        console.print(answer_line(answer))
     else:
         console.print()
     if answer.citations:

@@ -6,6 +6,7 @@ import json
 import textwrap
 from typing import Any
 
+from rag.answer.citations import plain
 from rag.core.labels import source_name
 from rag.core.records import Answer, Citation, IngestReport, SourceInfo
 
@@ -25,7 +26,7 @@ def short_quote(text: str, width: int = 240) -> str:
 
 def answer_text(answer: Answer, full_quotes: bool = False) -> str:
     """Plain text: the answer, then the numbered sources with quotes and paths."""
-    lines = [answer.answer, ""]
+    lines = [plain(answer.answer), ""]
     lines.append("Nearest sources (none answers the question):" if answer.refused else "Sources:")
     for c in answer.citations:
         mark = "" if c.verified or answer.refused else "  [NOT VERIFIED]"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from rag.answer.citations import plain
 from rag.core import pinpoint
 from rag.core.errors import SessionOutputError
 from rag.core.files import write_atomic
@@ -28,7 +29,7 @@ class Asker(Protocol):
 def check(question: Question, answer: Answer) -> list[Check]:
     """Each expectation met or not; a refused answer meets none."""
     cited = [c.pinpoint for c in answer.citations if c.verified] if not answer.refused else []
-    text = flat(answer.answer).casefold()
+    text = flat(plain(answer.answer)).casefold()
     checks = [Check("cite", want, any(pinpoint.matches(want, got) for got in cited)) for want in question.cite]
     checks += [
         Check("mention", word, not answer.refused and flat(word).casefold() in text) for word in question.mention

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rag.answer.citations import segments
 from rag.core.files import write_atomic
 from rag.core.labels import source_name
 
 if TYPE_CHECKING:
     from rag.faces.script import Result, Script
-
-_MARKER = re.compile(r"\[(\d+)\]")
 
 CSS = """
 body { font-family: Georgia, "Times New Roman", serif; max-width: 52rem; margin: 2rem auto; padding: 0 1rem;
@@ -102,14 +100,18 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
 
 
 def _answer_html(result: Result) -> str:
+    """The answer's paragraphs, each marker of a listed source a link to it; the quoted text's own [12] stays text."""
     qid = result.id
+    listed = {c.n for c in result.answer.citations}
 
-    def link(m: re.Match[str]) -> str:
-        return f'<a class="m" href="#q{qid}-s{m.group(1)}">[{m.group(1)}]</a>'
+    def piece(text: str, n: int | None) -> str:
+        if n is None or n not in listed:
+            return escape(text)
+        return f'<a class="m" href="#q{qid}-s{n}">[{n}]</a>'
 
     css = ' class="refused"' if result.answer.refused else ""
     paras = [p.strip() for p in result.answer.answer.splitlines() if p.strip()]
-    return "".join(f"<p{css}>{_MARKER.sub(link, escape(p))}</p>" for p in paras)
+    return "".join(f"<p{css}>{''.join(piece(t, n) for t, n in segments(p))}</p>" for p in paras)
 
 
 def _question_html(result: Result) -> str:
