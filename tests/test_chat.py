@@ -432,3 +432,20 @@ def test_history_falls_back_to_memory_when_the_home_is_read_only(tmp_path: Path)
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     assert isinstance(_history(blocked / "chat_history"), InMemoryHistory)
+
+
+def test_brackets_in_questions_answers_and_sources_are_shown_as_written(tmp_path: Path) -> None:
+    from rag.faces.chat_render import show_answer, show_passage, show_sources
+
+    chat, out, fake = make_chat(tmp_path)
+    chat.handle("Is the [/] duty in Article 26 [bold]binding?")
+    assert fake.asked == [("Is the [/] duty in Article 26 [bold]binding?", {})]
+    odd = citation(title="R v L [sic] [/]", quote="[12] The appellants [sic] were victims.")
+    said = answer("q", "The appellants [sic] were victims [bold] of it. [1]", citations=[odd])
+    show_answer(chat.console, said)
+    show_sources(chat.console, said)
+    show_passage(chat.console, odd, ("Judgment [/]",))
+    shown = out.getvalue()
+    assert "The appellants [sic] were victims [bold] of it. [1]" in shown
+    assert "R v L [sic] [/]" in shown and "[12] The appellants [sic] were victims." in shown
+    assert "Judgment [/]" in shown

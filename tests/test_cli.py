@@ -1,8 +1,10 @@
 """The CLI as a user sees it: exit codes, JSON shapes and one-line errors (fake embeddings)."""
 
 import json
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from rag.faces.cli import app
@@ -95,3 +97,18 @@ def test_control_characters_are_stripped(fake_embeddings: None, sample_corpus: P
     result = runner.invoke(app, ["ask", "Article\x00 26\x1b[31m Sample Convention?", "--json"])
     assert result.exit_code == 0, result.output
     assert "\x00" not in json.loads(result.stdout)["question"]
+
+
+def test_the_ingest_progress_bar_shows_a_file_name_with_markup(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from rag.faces.cli import _progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich draws the bar as on a terminal
+    with _progress(enabled=True) as update:
+        update("/corpus/notes [sic] [bold]x.md", 1, 2)
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", capsys.readouterr().err)
+    assert "Indexing notes [sic] [bold]x.md" in drawn

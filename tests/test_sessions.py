@@ -410,3 +410,28 @@ def test_killed_run_resumes_with_every_question_once(sample_corpus: Path, tmp_pa
     ids = [json.loads(line)["id"] for line in results.read_text().splitlines()]
     assert sorted(ids) == [1, 2, 3]
     assert "3 of 3 questions answered" in (out / "transcript.md").read_text()
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_brackets_in_questions_and_expectations_are_shown_as_typed(sample_corpus: Path, tmp_path: Path) -> None:
+    ingest_sample(sample_corpus)
+    script = write(
+        tmp_path,
+        'title: T\nquestions:\n  - ask: "Is Article 26 [/] binding on victims [sic] who were compelled?"\n'
+        '    expect: {mention: ["[sic]", "[bold]compelled"]}\n',
+    )
+    result = runner.invoke(app, ["session", "run", str(script), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and result.exception is not None and isinstance(result.exception, SystemExit)
+    table = " ".join(result.stdout.split())
+    assert "[/]" in table and "✗ [sic]" in table and "✗ [bold]compelled" in table, result.stdout
+
+
+def test_the_progress_line_shows_a_question_with_markup_as_typed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from rag.faces.session_cmd import _progress
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    with _progress(enabled=True) as update:
+        assert update is not None
+        update(1, 2, Question(1, "What about [/] and [sic]?", 3))

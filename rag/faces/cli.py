@@ -97,6 +97,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(
@@ -110,7 +111,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
         task = bar.add_task("Loading model", total=None)
 
         def update(path: str, done: int, total: int) -> None:
-            bar.update(task, total=total, completed=done, description=f"Indexing {Path(path).name[:40]}")
+            bar.update(task, total=total, completed=done, description=f"Indexing {escape(Path(path).name[:40])}")
 
         yield update
 

@@ -28,6 +28,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     with Progress(
@@ -42,7 +43,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
         def update(name: str, done: int, total: int | None) -> None:
             if name not in tasks:
-                tasks[name] = bar.add_task(name[:40], total=total)
+                tasks[name] = bar.add_task(escape(name[:40]), total=total)
             bar.update(tasks[name], completed=done, total=total)
 
         yield update

@@ -190,11 +190,12 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int, Question], Any] | N
         yield None
         return
     from rich.console import Console
+    from rich.text import Text
 
     with Console(stderr=True).status("Loading the index") as status:
 
         def update(n: int, total: int, question: Question) -> None:
-            status.update(f"Question {n}/{total}: {_cut(question.ask, 60)}")
+            status.update(Text(f"Question {n}/{total}: {_cut(question.ask, 60)}"))  # Text: no markup in questions
 
         yield update
 
@@ -225,8 +226,10 @@ def _summary(title: str, out_dir: Path, results: list[Result]) -> dict[str, Any]
 
 
 def _print_table(results: list[Result]) -> None:
+    """The results as a table; every cell is Text, so "[/]" or "[sic]" in a question or source is shown as typed."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title="Session results")
     table.add_column("#", justify="right", no_wrap=True)
@@ -240,6 +243,6 @@ def _print_table(results: list[Result]) -> None:
         if r.answer.refused:
             cited = "(refused)"
         checks = "\n".join(f"{'✓' if c.passed else '✗'} {c.expected}" for c in r.checks) or "—"
-        result = ("[green]PASS[/]" if r.passed else "[red]FAIL[/]") if r.checks else "—"
-        table.add_row(str(r.id), _cut(r.answer.question, 36), cited, checks, result)
+        result = (Text("PASS", style="green") if r.passed else Text("FAIL", style="red")) if r.checks else Text("—")
+        table.add_row(Text(str(r.id)), Text(_cut(r.answer.question, 36)), Text(cited), Text(checks), result)
     Console().print(table)
