@@ -62,32 +62,51 @@ class EvalReport:
 
 
 def load_gold(path: Path) -> list[GoldItem]:
-    """Read GOLD.jsonl; a malformed line is a RagError naming the line."""
+    """Read GOLD.jsonl; a malformed line (bad JSON, not an object, not UTF-8) is a RagError naming the line."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        data = path.read_bytes()
     except OSError as exc:
         raise RagError(f"{path}: cannot read the gold set ({exc.strerror})") from None
     items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, raw_line in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
         try:
-            raw = json.loads(line)
-            expected = tuple(Expected(e["doc"], e.get("pinpoint")) for e in raw.get("expected", []))
-            items.append(
-                GoldItem(
-                    str(raw["id"]),
-                    str(raw["question"]),
-                    expected,
-                    bool(raw.get("answerable", True)),
-                    str(raw.get("style", "")),
-                )
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise RagError(f"{path}:{number}: not a gold item ({exc}); see README 'Evaluation'") from None
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RagError(f"{path}:{number}: not UTF-8 text; save the gold set as UTF-8") from None
+        if line.strip():
+            items.append(_gold_item(line, f"{path}:{number}"))
     if not items:
         raise RagError(f"{path}: no questions in the gold set")
     return items
+
+
+def _gold_item(line: str, where: str) -> GoldItem:
+    try:
+        raw = json.loads(line)
+    except ValueError as exc:
+        raise RagError(f"{where}: not JSON ({exc}); write one JSON object per line, see README 'Evaluation'") from None
+    if not isinstance(raw, dict):
+        raise RagError(
+            f"{where}: a gold item must be a JSON object with id and question, not {_kind(raw)}; "
+            "see README 'Evaluation'"
+        )
+    expected = raw.get("expected", [])
+    if not isinstance(expected, list) or not all(isinstance(e, dict) and "doc" in e for e in expected):
+        raise RagError(f'{where}: "expected" must be a list of {{"doc": ..., "pinpoint": ...}} objects')
+    if "id" not in raw or not isinstance(raw.get("question"), str) or not raw["question"].strip():
+        raise RagError(f'{where}: a gold item needs an "id" and a "question" (text); see README \'Evaluation\'')
+    return GoldItem(
+        str(raw["id"]),
+        raw["question"],
+        tuple(Expected(str(e["doc"]), None if e.get("pinpoint") is None else str(e["pinpoint"])) for e in expected),
+        bool(raw.get("answerable", True)),
+        str(raw.get("style", "")),
+    )
+
+
+def _kind(value: object) -> str:
+    names = {list: "a list", str: "a string", bool: "true or false", int: "a number", float: "a number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def score_hits(item: GoldItem, hits: list[Hit]) -> tuple[float, float, float]:
