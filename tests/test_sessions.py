@@ -435,3 +435,43 @@ def test_the_progress_line_shows_a_question_with_markup_as_typed(monkeypatch: py
     with _progress(enabled=True) as update:
         assert update is not None
         update(1, 2, Question(1, "What about [/] and [sic]?", 3))
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_two_runs_into_one_out_folder_record_each_answer_once(sample_corpus: Path, tmp_path: Path) -> None:
+    ingest_sample(sample_corpus)
+    script = write(tmp_path, SAMPLE_SCRIPT)
+    out = tmp_path / "out"
+    cmd = [venv_bin("rag"), "session", "run", str(script), "--out", str(out)]
+    started = time.monotonic()
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    elapsed = time.monotonic() - started
+    assert sorted(p.returncode for p in procs) == [0, 1], errors
+    loser = errors[[p.returncode for p in procs].index(1)]
+    assert loser.startswith("Error: ") and loser.count("\n") == 1, loser
+    assert "another `rag session run` is writing to" in loser or "pass --resume" in loser, loser
+    ids = [json.loads(line)["id"] for line in (out / RESULTS).read_text().splitlines()]
+    assert ids == [1, 2, 3], f"answers recorded {ids} ({elapsed:.1f} s)"
+
+
+@pytest.mark.usefixtures("fake_embeddings")
+def test_a_run_into_a_folder_another_run_writes_to_fails_at_once(sample_corpus: Path, tmp_path: Path) -> None:
+    from rag.faces.sessions import output_lock
+
+    ingest_sample(sample_corpus)
+    script = write(tmp_path, SAMPLE_SCRIPT)
+    out = tmp_path / "out"
+    out.mkdir()
+    with output_lock(out):
+        result = runner.invoke(app, ["session", "run", str(script), "--out", str(out), "--resume"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: another `rag session run` is writing to {out}; wait for it to finish or choose another --out\n"
+    )
+    assert not (out / RESULTS).exists()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -81,6 +83,28 @@ def prepare_output(out_dir: Path, resume: bool) -> None:
         raise SessionOutputError(f"{out_dir / RESULTS} exists; pass --resume to continue or choose another --out")
 
 
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """This run alone writes to out_dir: a second `rag session run` into it fails at once.
+
+    Without it both runs record every answer. The lock is on the folder itself, so it leaves no file behind.
+    """
+    try:
+        fd = os.open(out_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise SessionOutputError(f"--out {out_dir}: cannot open the folder ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SessionOutputError(
+                f"another `rag session run` is writing to {out_dir}; wait for it to finish or choose another --out"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
 def answered(script: Script, results: list[Result]) -> dict[int, Result]:
     """The latest recorded result of each script question still asked the same way."""
     asks = {q.id: flat(q.ask) for q in script.questions}
@@ -96,12 +120,20 @@ def run_session(
 ) -> list[Result]:
     """Ask every question not yet answered, recording each result and the transcripts as it arrives."""
     prepare_output(out_dir, resume)
-    path = out_dir / RESULTS
-    done = answered(script, read_results(path) if resume else [])
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SessionOutputError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
+    with output_lock(out_dir):
+        prepare_output(out_dir, resume)  # again, now that no other run can be writing there
+        return _run(script, asker, out_dir, resume, on_question)
+
+
+def _run(
+    script: Script, asker: Asker, out_dir: Path, resume: bool, on_question: Callable[[int, int, Question], Any] | None
+) -> list[Result]:
+    path = out_dir / RESULTS
+    done = answered(script, read_results(path) if resume else [])
     total = len(script.questions)
     for q in script.questions:
         if q.id in done:
