@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage
 
 FORMS = "openai:MODEL@http://HOST:PORT/v1, openai:MODEL, ollama:MODEL or llamacpp:/path/to/model.gguf"
-TIMEOUT = 120.0  # seconds for one answer from a model server
+TIMEOUT = 120.0  # seconds for one answer from a model server, in all (retries included)
 MAX_TOKENS = 512
 N_CTX = 8192  # llama.cpp context: the prompt with five passages is about 2,000 tokens
 # llama.cpp's own default: half the cores. Its threads spin at every step, so on a busy 2-core machine
@@ -263,7 +263,7 @@ class LLMEngine:
             return self._refusal(question, retrieval)
         messages = self.messages(question, retrieval.hits)
         if on_token is None:
-            text = self._call(lambda: self.model.invoke(messages).text)
+            text = self._complete(messages)
         else:
             parts = []
             for token in self._tokens(messages):
@@ -284,7 +284,7 @@ class LLMEngine:
             SystemMessage(content=prompt.render("system")),
             HumanMessage(content=prompt.render("user", history=turns, question=question)),
         ]
-        text = self._call(lambda: self.model.invoke(messages).text)
+        text = self._complete(messages)
         lines = [line.strip() for line in text.splitlines() if line.strip()]
         first = re.sub(r"^(standalone question|question)\s*:\s*", "", lines[0], flags=re.I) if lines else ""
         rewritten = first.strip().strip('"“”').strip()
@@ -303,20 +303,32 @@ class LLMEngine:
     def _refusal(self, question: str, retrieval: Retrieval) -> Answer:
         return Answer(question, _refusal_text(), True, self.name, citations_for(retrieval.hits[:3], verified=False))
 
-    def _tokens(self, messages: list[BaseMessage]) -> Iterator[str]:
-        stream = self._call(lambda: iter(self.model.stream(messages)))
-        while True:
-            chunk = self._call(lambda: next(stream, None))
-            if chunk is None:
-                return
-            if chunk.text:
-                yield chunk.text
+    def _complete(self, messages: list[BaseMessage]) -> str:
+        return "".join(self._run(lambda: iter([self.model.invoke(messages).text])))
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
+    def _tokens(self, messages: list[BaseMessage]) -> Iterator[str]:
+        return self._run(lambda: (chunk.text for chunk in self.model.stream(messages) if chunk.text))
+
+    def _run(self, produce: Callable[[], Iterator[str]]) -> Iterator[str]:
+        """What the model produces, within one deadline for the whole call; every failure one LLMError.
+
+        A model in this process (llama.cpp) is not cut off: it cannot hang on a network, and a second call
+        must not start while an abandoned one still runs on the same model.
+        """
+        from rag.answer.deadline import Overdue, within
+
+        started = False
         try:
-            return fn()
+            for text in produce() if self.spec.provider == "llamacpp" else within(TIMEOUT, produce):
+                started = True
+                yield text
         except RagError:
             raise
+        except Overdue:
+            what = "did not finish its answer" if started else "gave no answer"
+            raise LLMError(
+                f"the model server at {self.spec.where} {what} within {TIMEOUT:.0f} s; retry or use a smaller model"
+            ) from None
         except Exception as exc:  # every client library raises its own; the user gets one line that says what to do
             raise LLMError(explain(self.spec, exc)) from None
 

@@ -7,7 +7,6 @@ import errno
 import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 from rag.core.config import Settings
 from rag.core.errors import EmptyIndex, RagError, StoreCorrupt, StoreUnavailable
@@ -40,21 +39,9 @@ def open_client(settings: Settings, create: bool = False) -> ClientAPI:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     if settings.chroma_url:
-        url = urlparse(settings.chroma_url)
-        try:
-            client = chromadb.HttpClient(
-                host=url.hostname or "127.0.0.1",
-                port=url.port or 8000,
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-            client.heartbeat()
-        except Exception as exc:  # chromadb raises several unrelated types for a dead server
-            raise StoreUnavailable(
-                f"Chroma server at {settings.chroma_url} is not answering ({type(exc).__name__}); "
-                "start it (chroma run --path DIR --port N) or unset RAG_CHROMA_URL"
-            ) from None
-        return client
+        from rag.index.chroma_http import connect
+
+        return connect(settings.chroma_url, chroma_settings)
     check_home(settings)
     if not create and not (settings.store_dir / SQLITE).is_file():
         raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first")
