@@ -81,6 +81,21 @@ def trickle(body: bytes, every: float) -> Callable[[socket.socket, threading.Eve
     return handle
 
 
+def trickle_headers(every: float) -> Callable[[socket.socket, threading.Event], None]:
+    """Answer a status line, then one byte of a never-ending header every `every` seconds."""
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        try:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(every):
+                conn.sendall(b"z")
+        except OSError:
+            return
+
+    return handle
+
+
 @contextlib.contextmanager
 def full_backlog() -> Iterator[int]:
     """A port whose listen queue is full and never drained: a new connection is never completed."""

@@ -380,3 +380,60 @@ def test_corpus_fetch_then_ingest(
     assert indexed["sample-treaty"]["citation"] == "ST 1"
     assert indexed["sample-treaty"]["url"] == f"{server.url}/doc.pdf"
     assert indexed["sample-page"]["jurisdiction"] == "EU"
+
+
+def fetch_in_thread(catalog: list[Source], bound: float) -> tuple[object, float]:
+    """fetch's report (None if it was still running after `bound` seconds) and its time."""
+    box: list[object] = []
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: box.append(fetch(None, settings(), catalog=catalog)), daemon=True)
+    worker.start()
+    worker.join(bound)
+    return (box[0] if box else None), time.monotonic() - started
+
+
+@pytest.mark.parametrize("where", ["body", "headers"])
+def test_a_server_that_trickles_is_given_up_at_the_deadline(where: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hung_servers import serving, trickle, trickle_headers
+
+    from rag.ingest import fetch as fetching
+
+    monkeypatch.setattr(fetching, "DEADLINE", 1.5, raising=False)
+    handler = trickle(b"%PDF-" + b"x" * 995, every=0.2) if where == "body" else trickle_headers(every=0.2)
+    with serving(handler) as port:
+        report, seconds = fetch_in_thread([source("slow", f"http://127.0.0.1:{port}/slow.pdf")], bound=15)
+    assert report is not None, f"still downloading after {seconds:.0f} s"
+    assert isinstance(report, fetching.FetchReport) and report.fetched == []
+    assert [name for name, _ in report.failed] == ["slow"]
+    error = report.failed[0][1]
+    got = r"\d+ of 1,000 bytes" if where == "body" else "0 bytes"
+    assert re.fullmatch(rf"gave up after 1\.5 s with {got} \(the server sends too slowly\); run again to resume", error)
+    assert 1.4 < seconds < 3.0, seconds
+    if where == "body":
+        assert 0 < (settings().home / "official" / "slow.part").stat().st_size < 1000  # kept, to resume
+
+
+def test_corpus_fetch_says_a_slow_download_is_running_then_gives_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hung_servers import serving, trickle
+
+    from rag.faces import corpus_cmd
+    from rag.faces.cli import app
+    from rag.ingest import fetch as fetching
+
+    monkeypatch.setattr(fetching, "DEADLINE", 2.0, raising=False)
+    monkeypatch.setattr(corpus_cmd, "NOTE_EVERY", 0.5, raising=False)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    monkeypatch.setenv("RAG_CORPUS", str(corpus))
+    with serving(trickle(b"%PDF-" + b"x" * 995, every=0.1)) as port:
+        entry = {"name": "slow", "title": "Slow", "url": f"http://127.0.0.1:{port}/slow.pdf", "format": "pdf"}
+        (corpus / "sources.yaml").write_text(yaml.safe_dump({"sources": [entry]}))
+        started = time.monotonic()
+        result = CliRunner().invoke(app, ["corpus", "fetch", "--no-ingest"])
+        seconds = time.monotonic() - started
+    assert result.exit_code == 1 and seconds < 4, (result.output, seconds)
+    assert re.search(r"^slow: FAILED: gave up after 2 s with \d+ of 1,000 bytes", result.stdout, re.M), result.stdout
+    notes = [line for line in result.stderr.splitlines() if "still downloading" in line]
+    assert notes and re.fullmatch(r"slow: \d KB of 1 KB after \d s; still downloading \(given up after 2 s\)", notes[0])

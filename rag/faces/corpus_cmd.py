@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 import typer
@@ -21,11 +22,39 @@ corpus_app = typer.Typer(
 )
 
 
+NOTE_EVERY = 15.0  # seconds between the lines that say a slow download is still running
+
+
+def _notes() -> Callable[[str, int, int | None], None]:
+    """Without a terminal: a line on stderr while a download runs longer than NOTE_EVERY seconds.
+
+    One line every NOTE_EVERY seconds, with what has arrived and when the download will be given up.
+    """
+    from rag.ingest.fetch import DEADLINE
+
+    started: dict[str, float] = {}
+    said: dict[str, float] = {}
+
+    def update(name: str, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        first = started.setdefault(name, now)
+        if now - said.get(name, first) >= NOTE_EVERY:
+            said[name] = now
+            of = f" of {total / 1024:,.0f} KB" if total is not None else ""
+            typer.echo(
+                f"{name}: {done / 1024:,.0f} KB{of} after {now - first:.0f} s; still downloading "
+                f"(given up after {DEADLINE:g} s)",
+                err=True,
+            )
+
+    return update
+
+
 @contextlib.contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
-    """Download bars on stderr, one per source, when stderr is a terminal."""
+    """Download bars on stderr, one per source, when stderr is a terminal; else a line for a slow download."""
     if not enabled or not sys.stderr.isatty():
-        yield None
+        yield _notes()
         return
     from rich.console import Console
     from rich.markup import escape

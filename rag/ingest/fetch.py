@@ -18,6 +18,7 @@ from rag.core.resources import data_dir
 from rag.ingest.document import MAX_BYTES, sidecar_path
 
 TIMEOUT = 30.0  # seconds without a byte before a source is given up
+DEADLINE = 600.0  # seconds for one whole download, however its bytes trickle in (64 MB at 110 KB/s)
 FORMATS = ("html", "pdf")
 USER_AGENT = "rag-nonpunishment/0.1 (offline legal reference assistant; official texts fetcher)"
 CHUNK = 64 * 1024
@@ -202,48 +203,70 @@ def _fetch_one(source: Source, settings: Settings, progress: Progress | None, ti
 
 
 def _download(source: Source, part: Path, timeout: float, progress: Progress | None) -> str:
-    """Stream the URL into part, resuming with a Range request when the server allows; returns the content type."""
+    """Stream the URL into part, resuming with a Range request when the server allows; returns the content type.
+
+    Each read waits at most `timeout` seconds and the whole download at most DEADLINE seconds.
+    """
     import http.client
     import urllib.error
     import urllib.request
+
+    from rag.ingest.watchdog import Watchdog
 
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(source.url, headers={"User-Agent": USER_AGENT, "Accept": "*/*"})
     if have:
         request.add_header("Range", f"bytes={have}-")
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        if exc.code == 416 and have:  # the partial file no longer fits the remote one: start again
-            part.unlink()
-            return _download(source, part, timeout, progress)
-        raise FetchError(f"HTTP {exc.code} {exc.reason} from {source.url}") from None
-    except urllib.error.URLError as exc:
-        reason = _reason(exc.reason)
-        raise FetchError(f"cannot reach {_host(source.url)} ({reason}); check the network connection") from None
-    except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
-        raise FetchError(f"cannot download {source.url} ({_reason(exc)})") from None
-    with response:
-        resumed = bool(have) and response.status == 206 and _range_start(response) == have
-        total = _total(response, have if resumed else 0)
-        if total is not None and total > MAX_BYTES:
-            raise FetchError(f"{total // 2**20} MB is over the {MAX_BYTES // 2**20} MB limit")
-        done = have if resumed else 0
+    with Watchdog(DEADLINE) as watch:
         try:
-            with part.open("ab" if resumed else "wb") as out:
-                while block := response.read(CHUNK):
-                    out.write(block)
-                    done += len(block)
-                    if progress:
-                        progress(source.name, done, total)
-                    if done > MAX_BYTES:
-                        raise FetchError(f"over the {MAX_BYTES // 2**20} MB limit")
-        except (TimeoutError, OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"download stopped after {done} bytes ({_reason(exc)}); run again to resume") from None
-        content_type = response.headers.get("Content-Type", "")
+            response = watch.opener().open(request, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and have:  # the partial file no longer fits the remote one: start again
+                part.unlink()
+                return _download(source, part, timeout, progress)
+            raise FetchError(f"HTTP {exc.code} {exc.reason} from {source.url}") from None
+        except urllib.error.URLError as exc:
+            if watch.expired:
+                raise _overdue(have, None) from None
+            reason = _reason(exc.reason)
+            raise FetchError(f"cannot reach {_host(source.url)} ({reason}); check the network connection") from None
+        except (TimeoutError, OSError, ValueError, http.client.HTTPException) as exc:
+            if watch.expired:
+                raise _overdue(have, None) from None
+            raise FetchError(f"cannot download {source.url} ({_reason(exc)})") from None
+        with response:
+            resumed = bool(have) and response.status == 206 and _range_start(response) == have
+            total = _total(response, have if resumed else 0)
+            if total is not None and total > MAX_BYTES:
+                raise FetchError(f"{total // 2**20} MB is over the {MAX_BYTES // 2**20} MB limit")
+            done = have if resumed else 0
+            if progress:
+                progress(source.name, done, total)
+            try:
+                with part.open("ab" if resumed else "wb") as out:
+                    # read1: whatever has arrived, so that progress moves however slowly the bytes come
+                    while block := response.read1(CHUNK):
+                        out.write(block)
+                        done += len(block)
+                        if progress:
+                            progress(source.name, done, total)
+                        if done > MAX_BYTES:
+                            raise FetchError(f"over the {MAX_BYTES // 2**20} MB limit")
+            except (TimeoutError, OSError, http.client.HTTPException) as exc:
+                if watch.expired:
+                    raise _overdue(done, total) from None
+                raise FetchError(f"download stopped after {done} bytes ({_reason(exc)}); run again to resume") from None
+            content_type = response.headers.get("Content-Type", "")
+        if watch.expired and done != total:  # the read ended because the socket was shut
+            raise _overdue(done, total)
     if total is not None and done != total:
         raise FetchError(f"truncated: got {done} of {total} bytes; run again to resume")
     return str(content_type)
+
+
+def _overdue(done: int, total: int | None) -> FetchError:
+    got = f"{done:,} of {total:,} bytes" if total is not None else f"{done:,} bytes"
+    return FetchError(f"gave up after {DEADLINE:g} s with {got} (the server sends too slowly); run again to resume")
 
 
 def _range_start(response: Any) -> int | None:
