@@ -60,18 +60,19 @@ def bound(client: Any) -> None:
     session.timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
 
 
-def connect(url: str, settings: Any) -> ClientAPI:
-    """A heartbeat-checked client of the server at url; StoreUnavailable when it does not answer in time."""
-    import chromadb
-
+def connect(url: str) -> ClientAPI:
+    """A heartbeat-checked client of the server at url (telemetry off); StoreUnavailable when it does not answer."""
     probe(url)
+    import chromadb
+    from chromadb.config import Settings
+
     parsed = urlparse(url)
     try:
         client = chromadb.HttpClient(
             host=parsed.hostname or "127.0.0.1",
             port=parsed.port or 8000,
             ssl=parsed.scheme == "https",
-            settings=settings,
+            settings=Settings(anonymized_telemetry=False),
         )
     except Exception as exc:  # chromadb raises several unrelated types for a dead server
         raise not_answering(url, type(exc).__name__) from None

@@ -34,14 +34,14 @@ def open_client(settings: Settings, create: bool = False) -> ClientAPI:
     from rag.core.offline import offline_environment
 
     offline_environment()
+    if settings.chroma_url:
+        from rag.index.chroma_http import connect
+
+        return connect(settings.chroma_url)  # asks the server before the seconds spent importing chromadb
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_url:
-        from rag.index.chroma_http import connect
-
-        return connect(settings.chroma_url, chroma_settings)
     check_home(settings)
     if not create and not (settings.store_dir / SQLITE).is_file():
         raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first")
