@@ -94,9 +94,9 @@ def test_an_llm_server_that_never_answers_gets_one_total_deadline(
         found = passage_retrieval()
         tokens: list[str] = []
         if streamed:
-            outcome, seconds = timed(lambda: engine.stream("Is Article 26 binding?", found, 0.3, tokens.append))  # type: ignore[arg-type]
+            outcome, seconds = timed(lambda: engine.stream("Is Article 26 binding?", found, tokens.append))  # type: ignore[arg-type]
         else:
-            outcome, seconds = timed(lambda: engine.answer("Is Article 26 binding?", found, 0.3))  # type: ignore[arg-type]
+            outcome, seconds = timed(lambda: engine.answer("Is Article 26 binding?", found))  # type: ignore[arg-type]
     assert isinstance(outcome, LLMError), outcome
     assert str(outcome) == (f"the model server at {url} gave no answer within 3 s; retry or use a smaller model"), (
         outcome

@@ -45,7 +45,7 @@ def retrieval() -> Retrieval:
 
 def extractive() -> Answer:
     found = retrieval()
-    return verify(ExtractiveEngine().answer(QUESTION, found, 0.3), found, embeddings=make_embeddings("hash"))
+    return verify(ExtractiveEngine().answer(QUESTION, found), found, embeddings=make_embeddings("hash"))
 
 
 def test_escaping_round_trips_and_hides_only_the_texts_own_numbers() -> None:
@@ -106,7 +106,7 @@ def test_the_llm_engine_reads_only_the_markers_it_placed_for_the_passages() -> N
     model = ScriptedChat(replies=[reply], calls=[])
     engine = LLMEngine("openai:test@http://127.0.0.1:9/v1", model=model)
     found = retrieval()
-    answer = verify(engine.answer(QUESTION, found, 0.3), found, embeddings=make_embeddings("hash"))
+    answer = verify(engine.answer(QUESTION, found), found, embeddings=make_embeddings("hash"))
     prompt = model.calls[0][1].text
     assert "\\[2013] EWCA Crim 991" in prompt and "offences \\[1]." in prompt  # shown to the model as text
     assert "[2013] EWCA Crim 991 the Court" in plain(answer.answer)
