@@ -94,7 +94,7 @@ def gemma(current: Any, gguf: str, max_tokens: int, k: int) -> dict[str, Any]:
 
 
 def _threads() -> int:
-    from rag.answer.llm import N_THREADS
+    from rag.answer.llamacpp import N_THREADS
 
     return N_THREADS
 

@@ -83,9 +83,7 @@ class Assistant:
             retriever.assess(question, retrieval)
             return retrieval
 
-    def respond(
-        self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None = None
-    ) -> Answer:
+    def respond(self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None = None) -> Answer:
         """The engine's answer when the policy finds the sources address the question, else the refusal."""
         if not policy.addresses(retrieval, self.floor):
             return policy.refusal(question, retrieval, self.engine.name)
