@@ -15,7 +15,7 @@ from rag.index import store
 from rag.index.schema import chunk_from
 from rag.retrieve import coverage
 from rag.retrieve.coverage import Coverage
-from rag.retrieve.places import is_local, place_jurisdictions
+from rag.retrieve.places import local_rank, place_jurisdictions
 from rag.retrieve.query import ParsedQuery, parse
 from rag.retrieve.rank import BROAD, PER_DOC, RRF_K, binding_first, diverse, promote_exact, with_local_law
 
@@ -37,9 +37,10 @@ class Retrieval:
 
     def local(self) -> Hit | None:
         """The best passage of the law of the place the facts are set in, if one was retrieved."""
-        return next(
-            (h for h in self.hits if is_local(h.chunk.meta.jurisdiction, h.chunk.meta.forum, self.places)), None
-        )
+        ranks = [
+            (r, i) for i, h in enumerate(self.hits) if (r := local_rank(vars(h.chunk.meta), self.places)) is not None
+        ]
+        return self.hits[min(ranks)[1]] if ranks else None
 
 
 class Retriever:
@@ -148,18 +149,20 @@ class Retriever:
         else the nearest of that law's passages in the whole index (its words may be far from the question's)."""
         if not places:
             return []
-        metas = self.keywords.meta
-        found = next(
-            (c for c in ordered if is_local(metas(c).get("jurisdiction"), metas(c).get("forum"), places)), None
-        )
-        if found is not None:
-            return [found]
+        law = next((c for c in ordered if local_rank(self.keywords.meta(c), places) == 0), None)
+        if law is not None:
+            return [law]
         local = {
-            cid
+            cid: rank
             for cid, meta in zip(self.keywords.ids, self.keywords.metas, strict=True)
-            if is_local(meta.get("jurisdiction"), meta.get("forum"), places) and (allowed is None or cid in allowed)
+            if (rank := local_rank(meta, places)) is not None and (allowed is None or cid in allowed)
         }
-        return list(self._dense(qvec, local))[:1] if local else []
+        # The nearest passage of the place's own law in the whole index, else of any material of that place.
+        for wanted in (0, 1):
+            pool = {cid for cid, rank in local.items() if rank == wanted}
+            if pool:
+                return list(self._dense(qvec, pool))[:1]
+        return []
 
     def _contains_among(self, hits: list[Hit]) -> Callable[[str], bool]:
         """Does any passage contain this text? The candidates answer first; the store's full-text search (a scan:

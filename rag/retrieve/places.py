@@ -61,6 +61,18 @@ def _place_lookup(knowledge: Knowledge) -> dict[str, str]:
     return {f.casefold(): c for f, c in knowledge.place_forms.items()}
 
 
+# What "the law of the place" is: its statutes, judgments and the treaties and EU law in force there, before
+# guidance or reports that happen to concern that jurisdiction.
+LAW_TYPES = ("national-law", "case-law", "eu-law", "treaty")
+
+
+def local_rank(meta: dict[str, object] | None, places: set[str]) -> int | None:
+    """0 for a passage of the place's own law, 1 for other material of that jurisdiction, None for the rest."""
+    if not meta or not is_local(meta.get("jurisdiction"), meta.get("forum"), places):  # type: ignore[arg-type]
+        return None
+    return 0 if meta.get("type") in LAW_TYPES else 1
+
+
 def is_local(jurisdiction: str | None, forum: str | None, places: set[str]) -> bool:
     """A source governs the facts: its jurisdiction is in point and, where it states one part's law (Scotland's,
     England and Wales's), that part is too, or no part was named ("in the UK")."""

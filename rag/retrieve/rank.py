@@ -8,7 +8,7 @@ import re
 from rag.core import pinpoint as pp
 from rag.core.knowledge import Knowledge
 from rag.core.records import Hit
-from rag.retrieve.places import is_local
+from rag.retrieve.places import local_rank
 
 RRF_K = 60  # reciprocal rank fusion: 1 / (RRF_K + rank) per retriever
 PER_DOC = 2  # at most this many passages of one document in an answer, unless filtered to one
@@ -97,9 +97,12 @@ def states_provision(hit: Hit) -> bool:
 
 def with_local_law(hits: list[Hit], ranked: list[Hit], places: set[str], k: int) -> list[Hit]:
     """Make room for the best passage governed by the place the facts are set in, if none made the top k."""
-    if not places or any(is_local(h.chunk.meta.jurisdiction, h.chunk.meta.forum, places) for h in hits):
+    if not places or any(local_rank(vars(h.chunk.meta), places) == 0 for h in hits):
         return hits
-    local = next((h for h in ranked if is_local(h.chunk.meta.jurisdiction, h.chunk.meta.forum, places)), None)
+    # The place's own law first; other material of that place only when none of its law was retrieved.
+    local = next((h for h in ranked if local_rank(vars(h.chunk.meta), places) == 0), None)
+    if local is None and not any(local_rank(vars(h.chunk.meta), places) is not None for h in hits):
+        local = next((h for h in ranked if local_rank(vars(h.chunk.meta), places) is not None), None)
     if local is None:
         return hits
     if len(hits) < k:
