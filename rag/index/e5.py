@@ -5,14 +5,10 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
-import threading
 from functools import lru_cache
 from typing import Any
 
 from rag.core.errors import ConfigError
-
-# The engine's tokenizer keeps scratch buffers in the model: one call at a time (the server has threads).
-_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
@@ -59,9 +55,10 @@ def passages(texts: list[str]) -> list[list[float]]:
     if not texts:
         return []
     model = _model()
-    with _lock:
-        _threads(_cores())  # one forward pass per batch: few thread barriers, so more cores pay
-        vectors = model.passage(list(texts))
+    # The thread count is per calling thread in OpenMP, and the engine keeps no state between calls, so the
+    # server's threads may encode at once (tests/test_embed_real.py).
+    _threads(_cores())  # one forward pass per batch: few thread barriers, so more cores pay
+    vectors = model.passage(list(texts))
     return [list(map(float, v)) for v in vectors]
 
 
@@ -72,7 +69,6 @@ def query(text: str) -> list[float]:
     time slice, so two threads took 0.6-0.9 s a question where one takes 40-70 ms (bench/EMBEDDINGS.md).
     """
     model = _model()
-    with _lock:
-        _threads(1)
-        vector = model.query(text)
+    _threads(1)
+    vector = model.query(text)
     return list(map(float, vector))
