@@ -77,7 +77,7 @@ def test_asking_with_another_model_is_one_line_and_rebuild_fixes_it(
 
 def test_an_index_from_before_the_record_counts_as_minilm(fake_embeddings: None) -> None:
     settings = Settings.from_env()
-    client = store.open_client(settings)
+    client = store.open_client(settings, create=True)
     old = client.get_or_create_collection(settings.collection, configuration=store.CHUNK_SPACE)  # type: ignore[arg-type]
     old.add(ids=["a"], embeddings=[[0.1] * 384], documents=["Article 26"], metadatas=[{"doc_id": "x"}])
     with pytest.raises(IndexModelMismatch, match="built with all-MiniLM-L6-v2; run `rag ingest --rebuild`"):
@@ -89,7 +89,7 @@ def test_an_index_from_before_the_record_counts_as_minilm(fake_embeddings: None)
 
 def test_an_empty_collection_takes_any_model(fake_embeddings: None) -> None:
     settings = Settings.from_env()
-    client = store.open_client(settings)
+    client = store.open_client(settings, create=True)
     client.get_or_create_collection(settings.collection, configuration=store.CHUNK_SPACE)  # type: ignore[arg-type]
     e5 = Settings.from_env({"RAG_HOME": str(settings.home), "RAG_EMBEDDINGS": "e5"})
     assert store.chunk_collection(client, e5).count() == 0  # readers say "empty", not "another model"
