@@ -1,6 +1,6 @@
 """Embedding models side by side: speed, memory and dense-only retrieval on the gold sets, as a table.
 
-Usage: python bench/embeddings.py [--models minilm e5 use-m3] [--ml /tmp/ml-gold.jsonl] [--k 5]
+Usage: python bench/embeddings.py [--models minilm e5 use-m3] [--ml tests/gold/multilingual.jsonl] [--k 5]
 
 Each model runs in a fresh process (so cold load and peak RSS are its own) over the chunks of corpus/
 made by the project's own loader and chunker (the text ingest embeds: context line + passage). Retrieval
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 GOLD = REPO / "tests" / "gold"
-ENGLISH_SETS = ["gold", "heldout", "heldout2", "heldout3"]
+ENGLISH_SETS = [p.stem for p in sorted(GOLD.glob("*.jsonl")) if p.stem == "gold" or p.stem.startswith("heldout")]
 LANGUAGES = ["ru", "az", "tr", "fr"]
 FLUSH = 256  # passages per call, as ingest's flush sends them
 Encoder = tuple[Callable[[list[str]], Any], Callable[[str], Any]]
@@ -206,7 +206,7 @@ def tables(results: list[dict[str, Any]], k: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["minilm", "e5", "use-m3"])
-    parser.add_argument("--ml", type=Path, default=Path("/tmp/ml-gold.jsonl"))
+    parser.add_argument("--ml", type=Path, default=GOLD / "multilingual.jsonl")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
