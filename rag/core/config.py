@@ -15,6 +15,8 @@ from rag.core.settings_file import find_config, read_config
 __all__ = ["KEYS", "REPO_ROOT", "Key", "Settings", "find_config"]
 
 LANGUAGES = ("ru", "az", "tr", "fr", "en")
+# The embedding models (rag.index.embed.MODELS): English MiniLM, multilingual e5, and a hash for fast tests.
+EMBEDDINGS = ("minilm", "e5", "hash")
 
 
 def _default_home() -> Path:
@@ -89,7 +91,9 @@ KEYS: dict[str, Key] = {
     "llm": Key("text", "opt-in LLM engine, e.g. ollama:MODEL (unset: extractive)", True),
     "collection": Key("text", "the Chroma collection", check=_collection),
     "embeddings": Key(
-        "text", "minilm (or hash, for tests)", check=_one_of(("minilm", "hash"), "use 'minilm' (or 'hash' for tests)")
+        "text",
+        "minilm (English) or e5 (multilingual); the index records which one built it",
+        check=_one_of(EMBEDDINGS, "use 'minilm' (English) or 'e5' (multilingual), 'hash' in tests"),
     ),
     "k": Key("int", "passages retrieved per question", check=_between(1, 50, "choose between 1 and 50 passages")),
     "min_score": Key(
@@ -113,7 +117,7 @@ class Settings:
     chroma_url: str | None = None
     llm: str | None = None
     collection: str = "nonpunishment"
-    embeddings: str = "minilm"  # "minilm" (the packaged model) or "hash" (fast tests only)
+    embeddings: str = "minilm"  # one of EMBEDDINGS; the index records which one built it
     k: int = 5
     min_score: float = 0.0  # 0 means: use the calibrated floor in rag.retrieve
     lock_timeout: float = 120.0

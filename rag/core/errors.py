@@ -87,3 +87,7 @@ class BadRequest(RagError):
     def __init__(self, param: str, message: str) -> None:
         super().__init__(f"{param}: {message}")
         self.param = param
+
+
+class IndexModelMismatch(RagError):
+    """The index was embedded with another model than the one configured; its vectors cannot be compared."""

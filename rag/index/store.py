@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from rag.core.config import Settings
-from rag.core.errors import EmptyIndex, RagError, StoreCorrupt, StoreUnavailable
+from rag.core.errors import EmptyIndex, IndexModelMismatch, RagError, StoreCorrupt, StoreUnavailable
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -19,6 +19,8 @@ RECORDS_SUFFIX = "-records"
 CHUNK_SPACE = {"hnsw": {"space": "cosine"}}
 WRITTEN = "index.written"  # "PID TIME" of the last embedded ingest, so readers in other processes reopen
 SQLITE = "chroma.sqlite3"  # the embedded store's database, beside one folder of vectors per collection
+MODEL_KEY = "embedding_model"  # chunk collection metadata: the model that embedded it, and its dimensions
+DIMENSIONS_KEY = "embedding_dimensions"
 FULL_BELOW = 16 * 2**20  # free bytes under which a failed write is put down to a full disk
 
 # Embedded stores opened by this process: path -> (client, WRITTEN stamp when last looked at).
@@ -231,16 +233,52 @@ def chunk_collection(client: ClientAPI, settings: Settings, create: bool = False
         client = open_client(settings, create=create)
     try:
         if create:
-            return client.get_or_create_collection(
+            collection = client.get_or_create_collection(
                 settings.collection,
                 embedding_function=None,
                 configuration=CHUNK_SPACE,  # type: ignore[arg-type]
             )
-        return client.get_collection(settings.collection, embedding_function=None)
+        else:
+            collection = client.get_collection(settings.collection, embedding_function=None)
     except NotFoundError:
         raise EmptyIndex(f"nothing is indexed in {where(settings)} yet; run `rag ingest` first") from None
     except Exception as exc:  # a damaged store, a server gone: named by failure()
         raise failure(settings, exc, f"opening the collection {settings.collection}") from None
+    with guarded(settings, f"reading the model of the collection {settings.collection}", ingesting=create):
+        check_model(collection, settings, record=create)
+    return collection
+
+
+def check_model(collection: Collection, settings: Settings, record: bool = False) -> None:
+    """IndexModelMismatch unless the collection was embedded with the configured model.
+
+    With record (ingest), a collection with nothing in it yet is stamped with the configured model. An index
+    from before models were recorded was built with MiniLM, the only model then, and is stamped as such.
+    """
+    from rag.index.embed import MODELS, model_for
+
+    wanted = model_for(settings.embeddings)
+    meta = dict(collection.metadata or {})
+    built = meta.get(MODEL_KEY)
+    if built is None:
+        if collection.count() == 0:
+            built = wanted.name
+        else:
+            built = MODELS["minilm"].name
+            meta.setdefault(DIMENSIONS_KEY, MODELS["minilm"].dimensions)
+        if record and built == wanted.name:
+            meta.pop("hnsw:space", None)  # set at creation; Chroma refuses to be told it again
+            collection.modify(metadata={**meta, MODEL_KEY: wanted.name, DIMENSIONS_KEY: wanted.dimensions})
+    dimensions = int(meta.get(DIMENSIONS_KEY, wanted.dimensions))
+    if built == wanted.name and dimensions == wanted.dimensions:
+        return
+    place = f"collection {settings.collection} on {settings.chroma_url}" if settings.chroma_url else str(settings.home)
+    kind = next((k for k, m in MODELS.items() if m.name == built), None)
+    as_is = f", or set RAG_EMBEDDINGS={kind} to use it as it is" if kind else ""
+    raise IndexModelMismatch(
+        f"the index in {place} was built with {built}; run `rag ingest --rebuild` to rebuild it with {wanted.name}"
+        + as_is
+    )
 
 
 PAGE = 5000  # rows per read of a whole collection: SQLite refuses one query over ~100,000 ids
