@@ -398,7 +398,7 @@ def test_chat_end_to_end_in_a_terminal(real_home: Path, tmp_path: Path) -> None:
         child.expect("citations verified")
         _expect_prompt(child)
         child.send("/sources\r")
-        child.expect(r"\[1\] Bench book note on Directive 2011/36/EU")
+        child.expect("Bench book note on Directive 2011/36/EU")
         _expect_prompt(child)
         child.send("/open 1\r")
         child.expect("eu-directive-2011-36.md")

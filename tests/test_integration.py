@@ -44,7 +44,8 @@ def test_a_named_instrument_is_looked_up_in_the_store_only_when_the_passages_lac
     scan = store.contains
     monkeypatch.setattr(store, "contains", lambda collection, text: scans.append(text) or scan(collection, text))
     assistant = Assistant(Settings.from_env())
-    assert assistant.retrieve("Does Article 4 of the European Convention on Human Rights apply?").coverage.uncovered == []
+    found = assistant.retrieve("Does Article 4 of the European Convention on Human Rights apply?")
+    assert found.coverage.uncovered == []
     assert scans == []  # "Human Rights" is in the retrieved passages: no scan of the store
     missing = assistant.retrieve("Which article of the Code of Criminal Procedure lets the investigator stop?")
     assert missing.coverage.uncovered and scans == ["Criminal Procedure"]
