@@ -60,7 +60,7 @@ def gemma(current: Any, gguf: str, max_tokens: int, k: int) -> dict[str, Any]:
             stamps.append(time.perf_counter())
 
         start = time.perf_counter()
-        raw = engine.stream(question, retrieval, assistant.floor, on_token)
+        raw = engine.stream(question, retrieval, on_token)
         end = time.perf_counter()
         checked = verify(copy.deepcopy(raw), retrieval, embeddings=minilm)
         numbers = {c.n for c in raw.citations}

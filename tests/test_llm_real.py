@@ -110,7 +110,7 @@ def run(engine: LLMEngine, question: str) -> tuple[Answer, Answer, list[str]]:
     assistant = Assistant(Settings.from_env(), engine=engine)
     retrieval = assistant.retrieve(question, K)
     tokens: list[str] = []
-    raw = engine.stream(question, retrieval, assistant.floor, tokens.append)
+    raw = engine.stream(question, retrieval, tokens.append)
     checked = verify(copy.deepcopy(raw), retrieval, embeddings=make_embeddings("minilm"))
     return raw, checked, tokens
 
