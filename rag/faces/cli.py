@@ -13,6 +13,7 @@ import typer
 from rag.faces.common import (
     ConfigOpt,
     JsonOpt,
+    LlmOpt,
     QuietOpt,
     VerboseOpt,
     detail,
@@ -130,9 +131,7 @@ def ask(
         list[str] | None,
         typer.Option("--where", help="Filter: KEY=VALUE (doc, jurisdiction, type, language, citation, pinpoint)."),
     ] = None,
-    llm: Annotated[
-        str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
-    ] = None,
+    llm: LlmOpt = None,
     json_out: JsonOpt = False,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -179,7 +178,7 @@ def sources(
     )
 )
 def chat(
-    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    llm: LlmOpt = None,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -285,7 +284,7 @@ def serve(
     ),
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=0, max=65535)] = 8400,
     token: ServeToken = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    llm: LlmOpt = None,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -304,7 +303,7 @@ def serve(
     )
 )
 def mcp(
-    llm: Annotated[str | None, typer.Option("--llm", help="LLM engine (default: RAG_LLM, else extractive).")] = None,
+    llm: LlmOpt = None,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,

@@ -12,6 +12,9 @@ import typer
 from rag.core.errors import RagError
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+LlmOpt = Annotated[
+    str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
+]
 
 
 _invocation: dict[str, Any] = {}  # the common options of the command line being run, and its root context

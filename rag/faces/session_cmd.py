@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rag.faces.common import ConfigOpt, QuietOpt, VerboseOpt, examples
+from rag.faces.common import ConfigOpt, LlmOpt, QuietOpt, VerboseOpt, examples
 
 if TYPE_CHECKING:
     from rag.faces.script import Question, Result, Script
@@ -92,9 +92,7 @@ def run(
         Path | None, typer.Option("--out", help="Folder for results and transcripts (default: session-out/SCRIPT).")
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in the same --out.")] = False,
-    llm: Annotated[
-        str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
-    ] = None,
+    llm: LlmOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
     formats: Annotated[
         list[Format] | None,
