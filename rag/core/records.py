@@ -129,12 +129,20 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     verification: str | None = None  # "N of M citations verified"
+    coverage: str = "full"  # "full" | "partial" | "none" (refused)
+    not_covered: list[str] = field(default_factory=list)  # what the sources do not address, as the user wrote it
+
+    def __post_init__(self) -> None:
+        if self.refused:
+            self.coverage = "none"
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
+            "coverage": self.coverage,
+            "not_covered": list(self.not_covered),
             "engine": self.engine,
             "citations": [c.as_dict() for c in self.citations],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
@@ -157,6 +165,8 @@ class Answer:
             timings_ms=dict(data.get("timings_ms", {})),
             warnings=list(data.get("warnings", [])),
             verification=data.get("verification"),
+            coverage=data.get("coverage", "none" if data["refused"] else "full"),
+            not_covered=list(data.get("not_covered", [])),
         )
 
 
