@@ -88,8 +88,10 @@ class Assistant:
         if not policy.addresses(retrieval, self.floor):
             return policy.refusal(question, retrieval, self.engine.name)
         if on_token is not None and hasattr(self.engine, "stream"):
-            return self.engine.stream(question, retrieval, on_token)
-        return self.engine.answer(question, retrieval)
+            if retrieval.coverage.not_covered:  # what the sources lack comes first, on the screen too
+                on_token(policy.not_mentioned(retrieval.coverage.not_covered) + "\n\n")
+            return policy.graded(self.engine.stream(question, retrieval, on_token), retrieval)
+        return policy.graded(self.engine.answer(question, retrieval), retrieval)
 
     def ask(
         self,

@@ -27,6 +27,7 @@ class GoldItem:
     expected: tuple[Expected, ...]
     answerable: bool
     style: str = ""
+    missing: tuple[str, ...] = ()  # what an unanswerable question asks that the sources lack
 
 
 @dataclass
@@ -40,6 +41,9 @@ class QuestionResult:
     reciprocal_rank: float
     retrieve_ms: float
     top: list[str] = field(default_factory=list)
+    coverage: str = "full"
+    not_covered: list[str] = field(default_factory=list)
+    handled: bool = False  # unanswerable: refused, or its missing ask named in not_covered
 
 
 @dataclass
@@ -51,6 +55,8 @@ class EvalReport:
     mrr: float
     refusal_accuracy: float
     false_refusals: float
+    unanswerable_handled: float  # refused or the missing ask named
+    answerable_partial: float  # answerable questions graded partial
     latency_p50_ms: float
     latency_p95_ms: float
     results: list[QuestionResult] = field(default_factory=list)
@@ -101,7 +107,16 @@ def _gold_item(line: str, where: str) -> GoldItem:
         tuple(Expected(str(e["doc"]), None if e.get("pinpoint") is None else str(e["pinpoint"])) for e in expected),
         bool(raw.get("answerable", True)),
         str(raw.get("style", "")),
+        tuple(str(m) for m in raw.get("missing", []) if isinstance(m, str)),
     )
+
+
+def names_missing(not_covered: list[str], missing: tuple[str, ...]) -> bool:
+    """Some named gap shares a content word with an ask the gold set says the sources lack."""
+    from rag.index.keyword import tokens
+
+    wanted = {t for m in missing for t in tokens(m)}
+    return any(wanted & set(tokens(gap)) for gap in not_covered)
 
 
 def _kind(value: object) -> str:
@@ -143,7 +158,23 @@ def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
         answer = assistant.respond(item.question, retrieval)
         d, p, rr = score_hits(item, retrieval.hits)
         top = [f"{h.chunk.doc_id}|{h.chunk.pinpoint}" for h in retrieval.hits]
-        results.append(QuestionResult(item.id, item.question, item.answerable, answer.refused, d, p, rr, ms, top))
+        handled = answer.refused or names_missing(answer.not_covered, item.missing)
+        results.append(
+            QuestionResult(
+                item.id,
+                item.question,
+                item.answerable,
+                answer.refused,
+                d,
+                p,
+                rr,
+                ms,
+                top,
+                answer.coverage,
+                list(answer.not_covered),
+                handled and not item.answerable,
+            )
+        )
     answerable = [r for r in results if r.answerable]
     unanswerable = [r for r in results if not r.answerable]
     latencies = [r.retrieve_ms for r in results]
@@ -159,6 +190,8 @@ def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
         mrr=mean([r.reciprocal_rank for r in answerable]),
         refusal_accuracy=mean([1.0 if r.refused else 0.0 for r in unanswerable]),
         false_refusals=mean([1.0 if r.refused else 0.0 for r in answerable]),
+        unanswerable_handled=mean([1.0 if r.handled else 0.0 for r in unanswerable]),
+        answerable_partial=mean([1.0 if r.coverage == "partial" else 0.0 for r in answerable]),
         latency_p50_ms=percentile(latencies, 0.5),
         latency_p95_ms=percentile(latencies, 0.95),
         results=results,

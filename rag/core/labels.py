@@ -6,7 +6,7 @@ heading is "Bench book note on CETS No. 197, Article 26".
 
 from __future__ import annotations
 
-from rag.core.records import Citation, DocMeta
+from rag.core.records import Answer, Citation, DocMeta
 
 COMMENTARY_PREFIX = "Bench book note"
 
@@ -33,3 +33,10 @@ def source_name(c: Citation) -> str:
     if c.page is not None:
         name += f", p. {c.page}"
     return name
+
+
+def coverage_note(answer: Answer) -> str | None:
+    """The line every face prints under a partial answer: how far the sources cover the question."""
+    if answer.coverage != "partial":
+        return None
+    return "Coverage: partial. Not in the indexed sources: " + "; ".join(answer.not_covered)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.core.labels import source_name
+from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer, Citation
 from rag.faces.render import short_quote
 
@@ -64,7 +64,11 @@ def show_answer(console: Console, answer: Answer, streamed: bool = False) -> Non
             console.print(source_line(c, answer.refused))
     for warning in answer.warnings:
         console.print(Text(f"! {warning}", style="red"))
-    footer = [answer.verification or "", f"{answer.timings_ms.get('total', 0.0) / 1000:.1f} s"]
+    footer = [
+        answer.verification or "",
+        coverage_note(answer) or "",
+        f"{answer.timings_ms.get('total', 0.0) / 1000:.1f} s",
+    ]
     console.print(Text(" · ".join(x for x in footer if x), style="dim"))
     console.print()
 
@@ -123,4 +127,6 @@ def transcript_markdown(exchanges: list[Exchange], header: dict[str, str]) -> st
             lines.append(f"- ! {warning}")
         if ex.answer.verification and not ex.answer.refused:
             lines.extend(["", f"*{ex.answer.verification}*"])
+        if note := coverage_note(ex.answer):
+            lines.extend(["", f"*{note}*"])
     return "\n".join(lines).rstrip() + "\n"

@@ -261,8 +261,11 @@ def eval_command(
         typer.echo(f"{key:>18}: {value}")
     if show:
         for r in report.results:
-            if (r.answerable and (r.pin_recall < 1 or r.refused)) or (not r.answerable and not r.refused):
-                typer.echo(f"MISS {r.id} pin={r.pin_recall:.2f} refused={r.refused}: {r.question}\n     top: {r.top}")
+            if (r.answerable and (r.pin_recall < 1 or r.refused)) or (not r.answerable and not r.handled):
+                typer.echo(
+                    f"MISS {r.id} pin={r.pin_recall:.2f} coverage={r.coverage} not_covered={r.not_covered}: "
+                    f"{r.question}\n     top: {r.top}"
+                )
 
 
 ServeToken = Annotated[

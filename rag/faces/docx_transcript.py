@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.core.labels import source_name
+from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer
 
 if TYPE_CHECKING:
@@ -51,6 +51,8 @@ def _answer(document: Document, answer: Answer) -> None:
             _run(document.add_paragraph(), para.strip(), italic=answer.refused)
     for warning in answer.warnings:
         _run(document.add_paragraph(), f"! {warning}", color=RED)
+    if note := coverage_note(answer):
+        _run(document.add_paragraph(), note, italic=True)
     if not answer.citations:
         return
     document.add_heading("Nearest sources (none answers the question)" if answer.refused else "Sources", level=2)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rag.core.errors import BadRequest
-from rag.core.labels import source_name
+from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer
 from rag.faces.render import short_quote
 
@@ -136,6 +136,8 @@ def sources_markdown(answer: Answer) -> str:
     lines += [f"! {w}" for w in answer.warnings]
     if answer.verification and not answer.refused:
         lines.append(f"*{answer.verification}*")
+    if note := coverage_note(answer):
+        lines.append(f"*{note}*")
     return "\n".join(lines).strip()
 
 

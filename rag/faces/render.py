@@ -7,7 +7,7 @@ import textwrap
 from typing import Any
 
 from rag.answer.citations import plain
-from rag.core.labels import source_name
+from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer, Citation, IngestReport, SourceInfo
 
 
@@ -38,6 +38,8 @@ def answer_text(answer: Answer, full_quotes: bool = False) -> str:
         lines.append(f"! {w}")
     if answer.verification and not answer.refused:
         lines.append(answer.verification)
+    if note := coverage_note(answer):
+        lines.append(note)
     return "\n".join(lines)
 
 

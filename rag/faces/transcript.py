@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.citations import segments
 from rag.core.files import write_atomic
-from rag.core.labels import source_name
+from rag.core.labels import coverage_note, source_name
 
 if TYPE_CHECKING:
     from rag.faces.script import Result, Script
@@ -86,6 +86,8 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
             if para.strip():
                 lines += [f"*{para.strip()}*" if a.refused else para.strip(), ""]
         lines += [f"! {w}" for w in a.warnings]
+        if note := coverage_note(a):
+            lines += [f"*{note}*", ""]
         if r.note:
             lines += [f"> **Trainer's note:** {r.note}", ""]
         if a.citations:
@@ -122,6 +124,8 @@ def _question_html(result: Result) -> str:
     out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(a.question)}</h2>')
     out.append(f'<div class="answer">{_answer_html(result)}</div>')
     out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
+    if note := coverage_note(a):
+        out.append(f'<p class="coverage">{escape(note)}</p>')
     if result.checks:
         out.append('<ul class="checks">')
         for chk in result.checks:

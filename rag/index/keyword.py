@@ -159,6 +159,16 @@ class KeywordIndex:
             self._vocabulary = set(getattr(self.model, "vocab_dict", {}) or {})
         return self._vocabulary
 
+    def share(self, word: str) -> float:
+        """The share of the indexed chunks that hold the word (0 when none does)."""
+        stems = tokens(word)
+        index = (getattr(self.model, "vocab_dict", None) or {}).get(stems[0]) if len(stems) == 1 else None
+        scores = getattr(self.model, "scores", None)
+        if index is None or not isinstance(scores, dict) or not self.ids:
+            return 0.0
+        pointers = scores["indptr"]
+        return float(pointers[index + 1] - pointers[index]) / len(self.ids)
+
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
         import numpy as np
 

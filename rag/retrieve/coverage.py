@@ -1,8 +1,10 @@
 """Does the corpus know what the question is about? One assessment per question, apart from the ranking.
 
-It names what the question asks about that no indexed passage mentions (a country's own law, a case, an
-instrument, a provision number, a year of figures), whether the question is in the field at all, and how
-much of it the top passages share; the answer layer's policy decides from it whether to answer.
+Everything the question asks (rag.retrieve.asks: its rare words, terms of art and figures asked for; and
+the things it names: a country's own law, a case, an instrument, a provision number, a year of figures) is
+judged the same way: held when the retrieved passages, or failing them the store, contain it (a term of
+art only as the phrase), and weighed by rarity, so a plain word around a named case never counts. What is
+not held, as the user wrote it, is `not_covered`; the answer layer's policy grades the answer from it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rag.core.knowledge import Knowledge
 from rag.core.knowledge import load as load_knowledge
 from rag.core.records import Hit
 from rag.index.keyword import tokens
+from rag.retrieve import asks as ask_parts
 from rag.retrieve.places import country_lookup, country_pattern, not_the_forum
 from rag.retrieve.spelling import known
 
@@ -23,7 +26,8 @@ from rag.retrieve.spelling import known
 class Coverage:
     """What the indexed sources hold of one question."""
 
-    uncovered: list[str] = field(default_factory=list)  # what it is about that the corpus never names
+    uncovered: list[str] = field(default_factory=list)  # the named things it is about that the corpus never names
+    not_covered: list[str] = field(default_factory=list)  # all it asks that the sources do not hold, as written
     on_topic: bool = True  # the question uses the field's vocabulary at all
     term_coverage: float = 0.0  # share of the question's words found in the top passages
     cited: bool = False  # a document number the question cites appears in a top passage
@@ -35,12 +39,19 @@ def assess(
     top: list[Hit],
     contains: Callable[[str], bool] | None = None,
     knowledge: Knowledge | None = None,
+    share: Callable[[str], float] | None = None,
 ) -> Coverage:
-    """The coverage of a question by its top passages and, for a name they lack, the store (`contains`)."""
+    """The coverage of a question by its top passages and, for a name they lack, the store (`contains`).
+
+    `share(word)` is the share of the store's chunks that hold a word: a term of art is judged as a phrase
+    only when one of its words is rare in the store too ("preliminary ruling", not "EU trafficking")."""
     known_ = knowledge or load_knowledge()
     passages = [h.chunk.text for h in top]
+    names = uncovered(question, vocabulary, passages, contains, known_)
+    framed = [f"{h.chunk.meta.title} {h.chunk.meta.citation} {h.chunk.text}" for h in top]
     return Coverage(
-        uncovered=uncovered(question, vocabulary, passages, contains, known_),
+        uncovered=names,
+        not_covered=_merge(question, names, not_held(question, vocabulary, framed, contains, share, known_)),
         on_topic=on_topic(question, known_),
         term_coverage=term_coverage(question, passages),
         # A document number the question cites counts where it stands in the passage's citation too.
@@ -195,8 +206,12 @@ def uncovered(
     k = knowledge or load_knowledge()
     missing: list[str] = [c for c in sorted(_country_subjects(question, k)) if not _mentioned(c, vocabulary, k)]
     for name in sorted(_case_names(question)):
-        acronym = name.isupper() and len(name) <= 5  # VCL, AN: initials the corpus writes with dots
-        if name not in k.country_forms and not acronym and not known(name, vocabulary):
+        # A party's name is missing when a word of it that is not plain English ('Post VCL': not 'Post') is
+        # nowhere in the store; initials count as the sources write them (V.C.L.).
+        if name.isupper() and len(name) <= 5:
+            continue  # VCL, AN, VLC: initials, perhaps misspelt, that the corpus writes with dots
+        rare = [w for w in name.split() if ask_parts.rarity(w) >= TERM_WEIGHT and w not in k.country_forms]
+        if any(not _term_held(w, vocabulary, contains) for w in rare):
             missing.append(name)
     lookup = country_lookup(k)
     for m in _RESPONDENT.finditer(question):  # "S.M. v. Croatia": a case against a state no source mentions
@@ -211,3 +226,118 @@ def uncovered(
         if not re.search(rf"\b{year}\b", where):
             missing.append(year)
     return missing
+
+
+# An ask weighs enough to be named when missing at these weights (rag.retrieve.asks: 0 plain, 1 rare).
+TERM_WEIGHT = 0.4
+PHRASE_WEIGHT = 0.3
+RARE_SHARE = 0.04  # a word in at most this share of the chunks is rare in the store
+REAL_WORD_ZIPF = 3.0  # a word at least this common in English is a word, not a misspelling
+_CARDINAL = re.compile(
+    r"(?<![\w.])(?!(?:19|20)\d\d\b)\d[\d,.]*(?![\w(])|\b(?:two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|dozen)\b",
+    re.I,
+)
+_PROVISION_BEFORE = re.compile(r"(?:article|art|section|s|para|paragraph|rule|no|recital|principle)\.?\s*$", re.I)
+
+
+def not_held(
+    question: str,
+    vocabulary: set[str],
+    passages: list[str],
+    contains: Callable[[str], bool] | None = None,
+    share: Callable[[str], float] | None = None,
+    knowledge: Knowledge | None = None,
+) -> list[tuple[int, str]]:
+    """The asks (position, text as written) that neither the passages nor the store hold, weighed by rarity."""
+    missing: list[tuple[int, str]] = []
+    aliases = [re.compile(p, re.I) for p, _ in (knowledge.aliases if knowledge else ())]
+    for ask in ask_parts.extract(question):
+        if ask.kind == "term" and any(a.fullmatch(ask.text) for a in aliases):
+            continue  # 'MSA', 'THB': the knowledge data spells them out
+        if ask.kind == "term" and ask.weight >= TERM_WEIGHT and not _term_held(ask.text, vocabulary, contains):
+            missing.append((ask.start, ask_parts.span(question, ask.start)))
+        elif ask.kind == "phrase" and ask.weight >= PHRASE_WEIGHT and contains is not None and share is not None:
+            words = ask.text.replace("-", " ").split()
+            exact = all(t in vocabulary for t in tokens(ask.text))  # a misspelt word is judged on its own
+            rare = max(share(w) for w in words) <= RARE_SHARE
+            if exact and rare and not _phrase_held(ask.text, contains):
+                missing.append((ask.start, ask.text))
+        elif ask.kind == "count" and not _figure_held(ask.text, passages, not _YEAR.search(question)):
+            missing.append((ask.start, ask.text))
+    for m in _YEAR.finditer(question):  # 'its 2018 report': a year qualifies what is asked for
+        if not any(m.group(0) in p for p in passages):
+            missing.append((m.start(), ask_parts.span(question, m.start()) or m.group(0)))
+    for m in _REFERENCE_NUMBER.finditer(question):  # 'stage 3', 's.72': held only as the reference
+        written = f"{_REFERENCE_WORDS.get(m.group(1).casefold().rstrip('.'), m.group(1))} {m.group(2)}"
+        if contains is not None and not contains(written) and not any(written in p.lower() for p in passages):
+            missing.append((m.start(), m.group(0)))
+    return missing
+
+
+_YEAR = re.compile(r"(?<![\w/(-])(?:19[5-9]\d|20[0-4]\d)(?![\w/)-])")
+_REFERENCE_NUMBER = re.compile(
+    r"\b(article|art\.?|section|sec\.|s\.|stage|recommendation|principle|guideline|recital|schedule|rule)\s*"
+    r"(\d+[a-z]?)\b",
+    re.I,
+)
+_REFERENCE_WORDS = {"art": "article", "sec": "section", "s": "section"}
+
+
+def _term_held(word: str, vocabulary: set[str], contains: Callable[[str], bool] | None) -> bool:
+    """A word, or a misspelling of it, is in the store; initials also as the sources write them ('V.C.L.').
+
+    A word of plain English is itself, not a slip of another: 'refugee' is not 'refuge'."""
+    if all(_inflected(t, vocabulary) for t in tokens(word)):
+        return True
+    if ask_parts.zipf(word.casefold()) < REAL_WORD_ZIPF and known(word, vocabulary):
+        return True
+    letters = word.replace(".", "")
+    if letters.isupper() and 2 <= len(letters) <= 6 and contains is not None:
+        return contains(".".join(letters) + ".") or contains(letters)
+    return False
+
+
+_SUFFIXES = ("e", "s", "d", "ed", "es", "ing", "er", "ers", "ion", "ly", "al")
+
+
+def _inflected(stem: str, vocabulary: set[str]) -> bool:
+    """The stem or another inflection of the word is in the vocabulary ('conclude' beside 'conclud')."""
+    forms = {stem, *(stem + s for s in _SUFFIXES), *(stem.removesuffix(s) for s in _SUFFIXES if stem.endswith(s))}
+    if stem.endswith("ee"):  # 'refugee' is not an inflection of 'refuge'
+        forms -= {stem[:-1], stem[:-2]}
+    return bool(forms & vocabulary)
+
+
+def _phrase_held(phrase: str, contains: Callable[[str], bool]) -> bool:
+    """A term of art is held only as the phrase, in the singular or the plural ('preliminary ruling(s)')."""
+    base = phrase.lower().replace("’", "'")
+    stem = base[:-1] if base.endswith("s") and not base.endswith("ss") else base
+    return contains(stem) or contains(base)
+
+
+def _figure_held(count: str, passages: list[str], years: bool = True) -> bool:
+    """'How many states have ratified': some passage sentence gives a figure beside what is counted (a list
+    of years counts, unless the question asks for the figure of a year)."""
+    framing = set(tokens("how many much long number often share percentage"))
+    wanted = set([t for t in tokens(count) if t not in framing][:2])
+    for passage in passages:
+        for sentence in re.split(r"(?<=[.;:])\s+", passage):
+            if not wanted <= set(tokens(sentence)):
+                continue
+            if any(not _PROVISION_BEFORE.search(sentence[: m.start()]) for m in _CARDINAL.finditer(sentence)):
+                return True
+            if years and re.search(r"\b(?:19|20)\d\d\b", sentence):
+                return True
+    return False
+
+
+def _merge(question: str, names: list[str], held_not: list[tuple[int, str]]) -> list[str]:
+    """The named things first, then the other asks in the question's order, none inside another."""
+    out: list[str] = list(names)
+    for _, text in sorted(held_not):
+        lowered = text.casefold()
+        if any(lowered in o.casefold() or o.casefold() in lowered for o in out):
+            continue
+        out.append(text)
+    return out

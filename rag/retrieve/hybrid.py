@@ -139,6 +139,7 @@ class Retriever:
             retrieval.hits[:3],
             contains=self._contains_among(retrieval.candidates),
             knowledge=self.knowledge,
+            share=self.keywords.share,
         )
         return retrieval.coverage
 
