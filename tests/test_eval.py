@@ -38,6 +38,8 @@ def test_metrics_stay_at_or_above_the_recorded_figures(real_home: Path, name: st
     assert summary["mrr"] >= floor["mrr"], summary
     assert summary["refusal_accuracy"] >= floor["refusal_accuracy"], summary
     assert summary["false_refusals"] <= floor["false_refusals_max"], summary
+    # Refused, or the ask the sources lack named in not_covered (issue 14).
+    assert summary["unanswerable_handled"] >= floor["unanswerable_handled"], summary
 
 
 def test_extractive_answers_are_deterministic_and_fully_verified(real_home: Path) -> None:
