@@ -17,7 +17,16 @@ from rag.retrieve import coverage
 from rag.retrieve.coverage import Coverage
 from rag.retrieve.places import local_rank, place_jurisdictions
 from rag.retrieve.query import ParsedQuery, parse
-from rag.retrieve.rank import BROAD, PER_DOC, RRF_K, binding_first, diverse, promote_exact, with_local_law
+from rag.retrieve.rank import (
+    BROAD,
+    PER_DOC,
+    RRF_K,
+    binding_first,
+    diverse,
+    pinpointed_first,
+    promote_exact,
+    with_local_law,
+)
 
 CANDIDATES = 40  # per retriever, before fusion
 MATERIALISED = 24  # fused candidates read back from the store (at least 4k)
@@ -118,7 +127,7 @@ class Retriever:
             for hit in hits
         ]
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
-        scored = promote_exact(scored, named)
+        scored = promote_exact(pinpointed_first(scored), named)
         scored = binding_first(scored, question, places, hinted, self.knowledge)
         best = max([*dense.values(), *(h.dense or 0.0 for h in scored)], default=0.0)
         # "How does s.45(4) differ from s.45(1)?" names one indexed document: narrow, not a comparison of sources.
