@@ -51,7 +51,7 @@ class Cite:
 
     @property
     def where(self) -> str:
-        return f"{self.doc} {self.pinpoint or self.section!r}"
+        return f"{self.doc} {self.pinpoint}" if self.pinpoint else f"{self.doc} section {self.section!r}"
 
 
 @dataclass(frozen=True)

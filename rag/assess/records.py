@@ -10,6 +10,14 @@ from rag.core.records import Citation
 STATUSES = ("supports", "against", "unknown", "not applicable")
 STAGES = ("investigation", "charge", "trial", "sentence", "post-conviction")
 FORUMS = ("UK-EW", "UK-SC", "UK-NI", "EU", "AZ", "US")
+FORUM_NAMES = {
+    "UK-EW": "England and Wales",
+    "UK-SC": "Scotland",
+    "UK-NI": "Northern Ireland",
+    "EU": "an EU Member State",
+    "AZ": "Azerbaijan",
+    "US": "the United States",
+}
 DISCLAIMER = (
     "A structured reading of the indexed sources, not legal advice; the decision is the prosecutor's or the court's."
 )
@@ -45,6 +53,13 @@ class CaseFacts:
     identification: str | None = None
     link: str | None = None
     spans: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def forum_name(self) -> str:
+        """The forum as a reader names it: 'England and Wales', 'Spain (EU)', 'not known'."""
+        if self.forum == "EU" and self.member_state:
+            return f"{self.member_state} (EU Member State)"
+        return FORUM_NAMES.get(self.forum or "", "not known")
 
     def value(self, fact: str) -> Any:
         return getattr(self, fact)
