@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from rag.answer.assistant import Assistant
 from dataclasses import replace
 
+from rag.answer.assistant import Assistant
 from rag.assess.engine import Assessor, clean_case, parse_forum
 from rag.assess.records import Assessment
 from rag.core.config import Settings

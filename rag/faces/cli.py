@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rag.faces.assess_cmd import EPILOG as ASSESS_EPILOG
+from rag.faces.assess_cmd import assess as assess_command
 from rag.faces.common import (
     ConfigOpt,
     JsonOpt,
@@ -23,8 +25,6 @@ from rag.faces.common import (
     settings,
     user_errors,
 )
-from rag.faces.assess_cmd import EPILOG as ASSESS_EPILOG
-from rag.faces.assess_cmd import assess as assess_command
 from rag.faces.corpus_cmd import corpus_app
 from rag.faces.session_cmd import session_app
 
