@@ -67,11 +67,11 @@ def test_nationality_is_read_and_is_not_the_forum() -> None:
     ("text", "offence", "klass"),
     [
         ("found in a cannabis farm", "cannabis production", "drugs"),
-        ("charged with robbery after threats", "robbery", "acquisitive"),
+        ("charged with robbery after threats", "robbery", "property"),
         ("stopped with a false passport", "use of a false document", "documents"),
         ("convicted of possession with intent to supply heroin (county lines)", "drug supply", "drugs"),
         ("charged with murder", "murder", "homicide"),
-        ("arrested for shoplifting", "shoplifting", "acquisitive"),
+        ("arrested for shoplifting", "shoplifting", "property"),
         ("charged with soliciting", "prostitution-related offence", "prostitution"),
     ],
 )

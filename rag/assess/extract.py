@@ -44,6 +44,9 @@ _DESTINATION = re.compile(
     r"(?:the\s+)?$",
     re.I,
 )
+_HOME = re.compile(
+    r"\b(?:family|relatives|parents|mother|father|sister|brother|children|home)\s+(?:\w+\s+)?(?:in|at)\s+$", re.I
+)
 _NATIONAL = re.compile(r"\b(?:national|citizen)\s+of\s+(?:the\s+)?$", re.I)
 _PERSON_AFTER = re.compile(
     r"\s+(?:\w+\s+)?(?:wom[ae]n|m[ae]n|boys?|girls?|child|minor|teen\w*|nationals?|citizens?|worker|migrant|person|"
@@ -52,7 +55,7 @@ _PERSON_AFTER = re.compile(
 )
 _OFFENCE_LEAD = re.compile(
     r"\b(?:charged with|convicted of|accused of|suspected of|prosecuted for|arrested for|charge of|"
-    r"offence (?:is|was)|pleaded guilty to|for)\b",
+    r"offence (?:is|was)|pleaded guilty to|charging decision on|for the offence of)\b",
     re.I,
 )
 _AT_THE_TIME = re.compile(r"\b(?:at the time|when|then)\b", re.I)
@@ -89,30 +92,40 @@ def _country_code(knowledge: Knowledge, country: str) -> tuple[str | None, str |
     return None, None
 
 
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of the case that holds text[start:end]."""
+    left = max(text.rfind(p, 0, start) for p in ".;!?") + 1
+    rights = [r for p in ".;!?" if (r := text.find(p, end)) != -1]
+    return text[left : min(rights) if rights else len(text)]
+
+
 def _forum(text: str, knowledge: Knowledge, courts: tuple[Term, ...]) -> tuple[str | None, str | None, str | None, str]:
-    """(forum, Member State, the words, the country named) from where the proceedings are."""
+    """(forum, Member State, the words, the country named) from where the proceedings are.
+
+    A place in a sentence about the proceedings (arrested, charged, court, police ...) ranks first, then
+    any other place, then where the person was taken to; nationalities, origins and where family lives
+    are skipped. A court or prosecutor of one forum (the Crown Court, the Procurator Fiscal) counts as such
+    a place where it stands.
+    """
     lookup = {f.casefold(): c for f, c in knowledge.place_forms.items()}
     cities = knowledge.place_forms.keys() - knowledge.country_forms.keys()
     pattern = forms_pattern(knowledge.place_forms, exact=cities)
-    best: tuple[int, int, str, str] | None = None
+    found: list[tuple[int, int, str | None, str | None, str]] = []
     for m in pattern.finditer(text):
-        country = lookup[m.group(0).casefold()]
         before = text[max(0, m.start() - 60) : m.start()]
-        if not_the_forum(text, m) or _DESTINATION.search(before) or _NATIONAL.search(before):
+        if not_the_forum(text, m) or _NATIONAL.search(before) or _HOME.search(before):
             continue
-        around = text[max(0, m.start() - 80) : m.end() + 40]
-        rank = 0 if _PROCEEDINGS.search(around) else 1
-        if best is None or (rank, m.start()) < best[:2]:
-            best = (rank, m.start(), country, _span(m))
-    found = _first(courts, text)
-    if found and (best is None or best[0] > 0 or _country_code(knowledge, best[2])[0] is None):
-        return found[0].name, None, _span(found[1]), ""
-    if best is None:
+        code, member = _country_code(knowledge, lookup[m.group(0).casefold()])
+        rank = 2 if _DESTINATION.search(before) else 0 if _PROCEEDINGS.search(_sentence(text, *m.span())) else 1
+        found.append((rank, m.start(), code, member, _span(m)))
+    for court in courts:
+        for p in court.patterns:
+            if hit := p.search(text):
+                found.append((0, hit.start(), court.name, None, _span(hit)))
+    if not found:
         return None, None, None, ""
-    code, member = _country_code(knowledge, best[2])
-    if code is None:
-        return None, None, best[3], best[2]
-    return code, member, best[3], best[2]
+    rank, _, code, member, words = min(found, key=lambda f: (f[0], f[2] is None, f[1]))
+    return code, member, words, ""
 
 
 def _nationality(text: str, knowledge: Knowledge) -> tuple[str, str] | None:

@@ -35,10 +35,18 @@ def holds(expected: Any, actual: Any) -> bool:
     return bool(actual == expected)
 
 
+def _status_is(expected: Any, status: str | None) -> bool:
+    """A condition on an earlier step: its status is the one named (or one of those listed); 'unknown' is a status."""
+    return status in expected if isinstance(expected, list) else status == expected
+
+
 def first_rule(step: StepRule, values: dict[str, Any], statuses: dict[str, str]) -> Rule:
     """The first rule of the step whose conditions all hold (the last has none, so one always does)."""
     for rule in step.rules:
-        if all(holds(v, statuses.get(k[5:]) if k.startswith("step.") else values.get(k)) for k, v in rule.when):
+        if all(
+            _status_is(v, statuses.get(k[5:])) if k.startswith("step.") else holds(v, values.get(k))
+            for k, v in rule.when
+        ):
             return rule
     return step.rules[-1]
 
