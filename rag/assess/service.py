@@ -44,11 +44,16 @@ class CaseReader:
             return assessor.assess(facts, previous.text, previous)
 
 
-def assess(text: str, settings: Settings, forum: str | None = None) -> Assessment:
-    """One case, one assessment (the `rag assess` command); a bad case or forum fails before the index opens."""
+def check_input(text: str, forum: str | None, settings: Settings) -> None:
+    """BadCase for an empty or oversized case or an unknown forum, before the index is opened."""
     from rag.core.knowledge import load as load_knowledge
 
     clean_case(text)
     if forum:
         parse_forum(forum, load_knowledge(settings.corpus))
+
+
+def assess(text: str, settings: Settings, forum: str | None = None) -> Assessment:
+    """One case, one assessment (the `rag assess` command); a bad case or forum fails before the index opens."""
+    check_input(text, forum, settings)
     return CaseReader(Assistant(settings)).read(text, forum)
