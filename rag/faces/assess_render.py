@@ -97,22 +97,9 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def assessment_markdown(a: Assessment) -> str:
-    """Markdown for transcripts: the facts as a table, then the steps with their sources."""
+def facts_markdown(a: Assessment) -> str:
+    """What was understood, as a Markdown table (fact, understood, the words of the case)."""
     out = ["| fact | understood | from the case |", "|---|---|---|"]
     for label, shown, words in fact_lines(a.case):
         out.append(f"| {label} | {_md(shown)} | {_md(f'“{words}”') if words else ''} |")
-    out.append("")
-    for n, step in enumerate(a.steps, start=1):
-        out.append(f"{n}. **{_md(step.question)}** — *{step.status}*: {_md(step.finding)}")
-        for c in step.citations:
-            mark = "" if c.verified else " **(not verified)**"
-            out.append(f"    - [{c.n}] {_md(cited_as(c))}{mark}")
-    if a.changed:
-        out += ["", "**What changed:**", *[f"- {_md(c)}" for c in a.changed]]
-    if a.open_questions:
-        out += ["", "**Open questions:**", *[f"- {_md(q)}" for q in a.open_questions]]
-    if a.not_covered:
-        out += ["", "**Not in the indexed sources:** " + _md("; ".join(a.not_covered))]
-    out += ["", f"*{a.disclaimer}*"]
     return "\n".join(out)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.answer.citations import plain
+from rag.assess.records import Assessment
 from rag.core import pinpoint
 from rag.core.errors import SessionOutputError
 from rag.core.files import write_atomic
@@ -23,6 +24,10 @@ RESULTS = "results.jsonl"
 
 class Asker(Protocol):
     def ask(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Answer: ...
+
+
+class CaseAsker(Protocol):
+    def read(self, text: str, forum: str | None = None) -> Assessment: ...
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -117,8 +122,9 @@ def run_session(
     out_dir: Path,
     resume: bool = False,
     on_question: Callable[[int, int, Question], Any] | None = None,
+    cases: CaseAsker | None = None,
 ) -> list[Result]:
-    """Ask every question not yet answered, recording each result and the transcripts as it arrives."""
+    """Ask every question (assess every case) not yet done, recording each result and the transcripts as it arrives."""
     prepare_output(out_dir, resume)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,11 +132,31 @@ def run_session(
         raise SessionOutputError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
     with output_lock(out_dir):
         prepare_output(out_dir, resume)  # again, now that no other run can be writing there
-        return _run(script, asker, out_dir, resume, on_question)
+        return _run(script, asker, out_dir, resume, on_question, cases)
+
+
+def _one(q: Question, asker: Asker, cases: CaseAsker | None) -> Result:
+    if not q.case:
+        answer = asker.ask(q.ask, q.k, q.where or None)
+        return Result(q.id, answer, check(q, answer), q.note)
+    from rag.faces.case_results import as_answer
+    from rag.faces.case_script import check_case
+
+    if cases is None:
+        from rag.assess.service import CaseReader
+
+        cases = CaseReader(asker)  # type: ignore[arg-type]
+    assessment = cases.read(q.ask, q.forum)
+    return Result(q.id, as_answer(q.ask, assessment), check_case(q, assessment), q.note, assessment)
 
 
 def _run(
-    script: Script, asker: Asker, out_dir: Path, resume: bool, on_question: Callable[[int, int, Question], Any] | None
+    script: Script,
+    asker: Asker,
+    out_dir: Path,
+    resume: bool,
+    on_question: Callable[[int, int, Question], Any] | None,
+    cases: CaseAsker | None = None,
 ) -> list[Result]:
     path = out_dir / RESULTS
     done = answered(script, read_results(path) if resume else [])
@@ -140,8 +166,7 @@ def _run(
             continue
         if on_question:
             on_question(q.id, total, q)
-        answer = asker.ask(q.ask, q.k, q.where or None)
-        result = Result(q.id, answer, check(q, answer), q.note)
+        result = _one(q, asker, cases)
         _append(path, result)
         done[q.id] = result
         transcript.write(out_dir, script, [done[x.id] for x in script.questions if x.id in done])
