@@ -152,3 +152,9 @@ def test_a_later_message_changes_only_what_it_says() -> None:
     assert later.spans["age"] == "was 16"
     again = later.merged(read("the offence is robbery"))
     assert again.offence == "robbery" and again.age == 16
+
+
+def test_present_tense_debt_tending_plants_and_a_locked_flat() -> None:
+    facts = read("A man found tending cannabis plants in a locked flat says he owes 20,000 pounds for the journey")
+    assert facts.offence == "cannabis production"
+    assert {"debt", "controlled movement"} <= set(facts.indicators)
