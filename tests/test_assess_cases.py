@@ -102,4 +102,4 @@ def test_a_forum_given_on_the_command_line_wins_and_an_eu_state_is_kept(real_hom
     result = runner.invoke(app, ["assess", "A woman forced to sell drugs in Leeds", "--forum", "EU:Spain", "--json"])
     data = json.loads(result.stdout)
     assert (data["case"]["forum"], data["case"]["member_state"]) == ("EU", "Spain")
-    assert data["coverage"] == "partial" and data["not_covered"] == ["The national law of Spain on non-punishment"]
+    assert data["coverage"] == "partial" and data["not_covered"] == ["the national law of Spain on non-punishment"]

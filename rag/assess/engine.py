@@ -10,7 +10,7 @@ from rag.assess import pathways as pathways_file
 from rag.assess.changes import changed
 from rag.assess.extract import extract
 from rag.assess.passages import citation, fetch, listing, verified
-from rag.assess.pathways import Cite, Pathways
+from rag.assess.pathways import Cite, Pathways, Rule
 from rag.assess.records import FORUMS, Assessment, CaseFacts, Step
 from rag.assess.rules import fact_values, finding, first_rule
 from rag.core.errors import BadCase
@@ -135,6 +135,5 @@ class Assessor:
 
 
 def finding_text(template: str, values: dict[str, object]) -> str:
-    from rag.assess.pathways import Rule
-
-    return finding(Rule((), "unknown", template), values)
+    """A text of the pathways (a `not_covered` entry) with its placeholders filled in."""
+    return finding(Rule((), "unknown", template), values, sentence=False)

@@ -51,8 +51,8 @@ def first_rule(step: StepRule, values: dict[str, Any], statuses: dict[str, str])
     return step.rules[-1]
 
 
-def finding(rule: Rule, values: dict[str, Any]) -> str:
-    """The rule's finding with its placeholders filled in from the facts."""
+def finding(rule: Rule, values: dict[str, Any], sentence: bool = True) -> str:
+    """The rule's finding with its placeholders filled in from the facts (a sentence: capitalised)."""
     shown = {k: listed(v) if isinstance(v, tuple) else ("not stated" if v is None else v) for k, v in values.items()}
     text = rule.finding.format(**shown)
-    return text[0].upper() + text[1:] if text else text
+    return text[0].upper() + text[1:] if text and sentence else text

@@ -8,6 +8,7 @@ from rag.answer.assistant import Assistant
 from rag.assess.engine import Assessor, clean_case, parse_forum
 from rag.assess.records import Assessment
 from rag.core.config import Settings
+from rag.retrieve.hybrid import Retriever
 
 
 class CaseReader:
@@ -17,27 +18,25 @@ class CaseReader:
         self.assistant = assistant
         self._assessor: Assessor | None = None
 
-    def _with(self) -> Assessor:
-        retriever = self.assistant._retriever
-        if self._assessor is None or retriever is None or self._assessor.retriever is not retriever:
-            assert retriever is not None
+    def _for(self, retriever: Retriever) -> Assessor:
+        if self._assessor is None or self._assessor.retriever is not retriever:
             self._assessor = Assessor(retriever)
         return self._assessor
 
     def read(self, text: str, forum: str | None = None) -> Assessment:
         """One case text, assessed against its forum's pathway."""
-        with self.assistant.reading("assessing a case"):
-            return self._with().read(text, forum)
+        with self.assistant.reading("assessing a case") as retriever:
+            return self._for(retriever).read(text, forum)
 
     def update(self, previous: Assessment, more: str) -> Assessment:
         """The case with a further message's facts added or changed, re-assessed, with what changed."""
-        with self.assistant.reading("assessing a case"):
-            return self._with().update(previous, more)
+        with self.assistant.reading("assessing a case") as retriever:
+            return self._for(retriever).update(previous, more)
 
     def reassess(self, previous: Assessment, forum: str) -> Assessment:
         """The same facts in another forum (a correction of the forum)."""
-        with self.assistant.reading("assessing a case"):
-            assessor = self._with()
+        with self.assistant.reading("assessing a case") as retriever:
+            assessor = self._for(retriever)
             code, member = parse_forum(forum, assessor.knowledge)
             spans = {**previous.case.spans, "forum": forum}
             facts = replace(previous.case, forum=code, member_state=member, spans=spans)
