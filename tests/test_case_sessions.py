@@ -13,10 +13,9 @@ from rag.assess.records import Assessment, CaseFacts, Step
 from rag.core.records import Citation
 from rag.faces import transcript
 from rag.faces.case_results import as_answer
-from rag.faces.case_script import check_case
 from rag.faces.cli import app
 from rag.faces.script import Result, load_script, parse_script
-from rag.faces.sessions import RESULTS
+from rag.faces.sessions import RESULTS, check_case
 
 runner = CliRunner()
 

@@ -1,26 +1,22 @@
-"""Case entries of a session script: what `expect:` may say of an assessment, and the checks of one."""
+"""Case entries of a session script: what `expect:` may say of an assessment."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rag.assess.records import FORUMS, STATUSES, Assessment
-from rag.core import pinpoint
+from rag.assess.records import FORUMS, STATUSES
 
 if TYPE_CHECKING:
     from yaml import Node
 
-    from rag.faces.script import Check, Question
-
 _NULL = "tag:yaml.org,2002:null"
 _BOOL = "tag:yaml.org,2002:bool"
+CASE_EXPECT_KEYS = ("forum", "child", "steps", "cite", "mention")  # what a case entry may expect
 
 
 def case_expectations(v: Any, node: Node, where: str) -> dict[str, Any]:
     """The Question fields a case's `expect:` sets; problems go to the validator `v` with their lines."""
     import yaml
-
-    from rag.faces.script import CASE_EXPECT_KEYS
 
     found: dict[str, Any] = {}
     keys = v.mapping(node, CASE_EXPECT_KEYS, f"'expect' of {where}")
@@ -53,21 +49,3 @@ def case_expectations(v: Any, node: Node, where: str) -> dict[str, Any]:
     if "mention" in keys:
         found["mention"] = v.texts(keys["mention"][1], "'mention'", 'mention: ["compulsion"]')
     return found
-
-
-def check_case(question: Question, a: Assessment) -> list[Check]:
-    """Each expectation of a case entry met or not."""
-    from rag.faces.assess_render import assessment_text
-    from rag.faces.script import Check, flat
-
-    checks = [Check("forum", str(want or "unknown"), a.case.forum == want) for want in question.expect_forum]
-    if question.expect_child is not None:
-        checks.append(Check("child", str(question.expect_child).lower(), a.case.child is question.expect_child))
-    for step_id, status in question.expect_steps:
-        step = a.step(step_id)
-        checks.append(Check("step", f"{step_id}: {status}", step is not None and step.status == status))
-    cited = [c.pinpoint for s in a.steps for c in s.citations if c.verified]
-    checks += [Check("cite", want, any(pinpoint.matches(want, got) for got in cited)) for want in question.cite]
-    text = flat(assessment_text(a)).casefold()
-    checks += [Check("mention", word, flat(word).casefold() in text) for word in question.mention]
-    return checks

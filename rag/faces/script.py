@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 TOP_KEYS = ("title", "audience", "questions")
 QUESTION_KEYS = ("ask", "case", "forum", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
-CASE_EXPECT_KEYS = ("forum", "child", "steps", "cite", "mention")  # a case entry's expectations
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
 
 

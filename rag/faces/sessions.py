@@ -44,6 +44,23 @@ def check(question: Question, answer: Answer) -> list[Check]:
     return checks
 
 
+def check_case(question: Question, a: Assessment) -> list[Check]:
+    """Each expectation of a case entry met or not."""
+    from rag.faces.assess_render import assessment_text
+
+    checks = [Check("forum", str(want or "unknown"), a.case.forum == want) for want in question.expect_forum]
+    if question.expect_child is not None:
+        checks.append(Check("child", str(question.expect_child).lower(), a.case.child is question.expect_child))
+    for step_id, status in question.expect_steps:
+        step = a.step(step_id)
+        checks.append(Check("step", f"{step_id}: {status}", step is not None and step.status == status))
+    cited = [c.pinpoint for s in a.steps for c in s.citations if c.verified]
+    checks += [Check("cite", want, any(pinpoint.matches(want, got) for got in cited)) for want in question.cite]
+    text = flat(assessment_text(a)).casefold()
+    checks += [Check("mention", word, flat(word).casefold() in text) for word in question.mention]
+    return checks
+
+
 # ---- results file and runner --------------------------------------------------------------------
 
 
@@ -140,7 +157,6 @@ def _one(q: Question, asker: Asker, cases: CaseAsker | None) -> Result:
         answer = asker.ask(q.ask, q.k, q.where or None)
         return Result(q.id, answer, check(q, answer), q.note)
     from rag.faces.case_results import as_answer
-    from rag.faces.case_script import check_case
 
     if cases is None:
         from rag.assess.service import CaseReader
