@@ -98,7 +98,8 @@ def test_session_examples_come_with_the_package() -> None:
     missing = runner.invoke(app, ["session", "examples", "--path", "nope"])
     assert missing.exit_code == 1
     assert missing.stderr == (
-        "Error: no example session 'nope'; the examples are: azerbaijan-framework, judges-basics, prosecutors-vcl\n"
+        "Error: no example session 'nope'; the examples are: "
+        "azerbaijan-framework, case-assessments, judges-basics, prosecutors-vcl\n"
     )
 
 

@@ -13,7 +13,7 @@ import pytest
 
 RAG = Path(__file__).resolve().parent.parent / "rag"
 # Lower index, lower layer. Packages on one layer may not import each other.
-LAYERS = [("core",), ("index",), ("retrieve", "ingest"), ("answer",), ("faces",)]
+LAYERS = [("core",), ("index",), ("retrieve", "ingest"), ("answer",), ("assess",), ("faces",)]
 LEVEL = {pkg: i for i, group in enumerate(LAYERS) for pkg in group}
 
 

@@ -18,7 +18,7 @@ from rag.faces.mcp_server import build_server
 from rag.faces.shared import SharedAssistant
 from rag.ingest.pipeline import ingest
 
-TOOLS = {"search_sources", "ask", "get_passage"}
+TOOLS = {"search_sources", "ask", "get_passage", "assess"}
 
 
 def run_with_client(server: Any, use: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -39,7 +39,7 @@ def sample_server(fake_embeddings: None, sample_corpus: Path) -> Any:
     return build_server(SharedAssistant(Assistant(settings)))
 
 
-def test_lists_the_three_read_only_tools(sample_server: Any) -> None:
+def test_lists_the_four_read_only_tools(sample_server: Any) -> None:
     tools = run_with_client(sample_server, lambda c: c.list_tools()).tools
     assert {t.name for t in tools} == TOOLS
     assert all(t.annotations.read_only_hint for t in tools)
@@ -112,6 +112,18 @@ def test_bad_arguments_are_tool_errors_naming_the_field(sample_server: Any) -> N
     assert empty.is_error and "the question is empty" in empty.content[0].text
 
 
+def test_assess_errors_are_tool_errors(sample_server: Any) -> None:
+    async def calls(client: Any) -> list[Any]:
+        return [
+            await client.call_tool("assess", {"case": "A man in Leeds", "forum": "Narnia"}),
+            await client.call_tool("assess", {"case": "A 15-year-old found in a cannabis farm in Leeds"}),
+        ]
+
+    forum, lacking = run_with_client(sample_server, calls)
+    assert forum.is_error and "unknown forum 'Narnia'" in forum.content[0].text
+    assert lacking.is_error and "which is not in the index" in lacking.content[0].text  # the sample index
+
+
 @pytest.mark.slow
 def test_the_stdio_client_against_rag_mcp_over_the_real_index(real_index: Path) -> None:
     from mcp import ClientSession, StdioServerParameters, stdio_client
@@ -119,7 +131,7 @@ def test_the_stdio_client_against_rag_mcp_over_the_real_index(real_index: Path) 
     env = {"RAG_HOME": str(real_index), "RAG_CORPUS": str(CORPUS), "PYTHONPATH": str(REPO)}
     params = StdioServerParameters(command=venv_bin("rag"), args=["mcp"], env=env, cwd=str(REPO))
 
-    async def main() -> tuple[Any, Any, Any]:
+    async def main() -> tuple[Any, Any, Any, Any]:
         with open(os.devnull, "w") as quiet:
             async with stdio_client(params, errlog=quiet) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()
@@ -129,9 +141,15 @@ def test_the_stdio_client_against_rag_mcp_over_the_real_index(real_index: Path) 
                 passage = await session.call_tool(
                     "get_passage", {"doc_id": first["doc_id"], "pinpoint": first["pinpoint"]}
                 )
-                return tools, asked, passage
+                case = "An adult man with a false passport at Baku airport"
+                assessed = await session.call_tool("assess", {"case": case})
+                return tools, asked, passage, assessed
 
-    tools, asked, passage = asyncio.run(asyncio.wait_for(main(), timeout=180))
+    tools, asked, passage, assessed = asyncio.run(asyncio.wait_for(main(), timeout=180))
+    reading = assessed.structured_content
+    assert not assessed.is_error and reading["case"]["forum"] == "AZ"
+    assert [s["id"] for s in reading["steps"]][:2] == ["victim", "identification"]
+    assert any(c["pinpoint"] == "Article 26" for s in reading["steps"] for c in s["citations"])
     assert {t.name for t in tools.tools} == TOOLS
     data = asked.structured_content
     assert not asked.is_error and data["refused"] is False and "[1]" in data["answer"]

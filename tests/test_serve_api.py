@@ -238,10 +238,11 @@ def test_an_unexpected_failure_is_a_500_json_error_without_details() -> None:
     assert got.json()["error"]["message"] == "internal error; see the server's log"
 
 
-def test_assess_is_a_clear_501_and_unknown_routes_are_json_404() -> None:
+def test_a_malformed_assess_body_is_a_400_naming_the_field_and_unknown_routes_are_json_404() -> None:
     http = client_for(FakeAssistant())
-    assess = http.post("/v1/assess", json={"case": "A 16-year-old arrested in Manchester"})
-    assert assess.status_code == 501 and "not available yet" in assess.json()["error"]["message"]
+    for body, param in (({"text": "A 16-year-old"}, "case"), ({"case": "A 16-year-old", "forum": 7}, "forum")):
+        got = http.post("/v1/assess", json=body)
+        assert got.status_code == 400 and got.json()["error"]["param"] == param
     missing = http.get("/v1/nothing")
     assert missing.status_code == 404 and missing.json()["error"]["message"] == "GET /v1/nothing: Not Found"
 

@@ -141,6 +141,26 @@ def test_ask_returns_the_ask_json_filtered(served: Served) -> None:
     assert data["citations"] and all(c["doc_id"] != "coe-convention" for c in data["citations"])
 
 
+def test_assess_returns_the_assessment_json(served: Served) -> None:
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    got = httpx.post(
+        f"{served.url}/assess",
+        json={"case": "A 15-year-old found in a cannabis farm in Leeds"},
+        headers=auth,
+        timeout=120,
+    )
+    assert got.status_code == 200, got.text
+    data = got.json()
+    assert data["case"]["forum"] == "UK-EW" and data["case"]["child"] is True
+    defence = next(s for s in data["steps"] if s["id"] == "defence")
+    assert defence["status"] == "supports" and "Section 45(4)" in {c["pinpoint"] for c in defence["citations"]}
+    assert data["disclaimer"].startswith("A structured reading")
+    bad = httpx.post(f"{served.url}/assess", json={"case": "A man", "forum": "Narnia"}, headers=auth, timeout=60)
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "forum"
+    empty = httpx.post(f"{served.url}/assess", json={"case": "  "}, headers=auth, timeout=60)
+    assert empty.status_code == 400 and "the case is empty" in empty.json()["error"]["message"]
+
+
 def test_a_wrong_token_gets_401(served: Served) -> None:
     from openai import AuthenticationError
 

@@ -91,3 +91,11 @@ class BadRequest(RagError):
 
 class IndexModelMismatch(RagError):
     """The index was embedded with another model than the one configured; its vectors cannot be compared."""
+
+
+class PathwayError(RagError):
+    """The case-assessment pathways file (pathways.yaml) is malformed or cites a passage the index lacks."""
+
+
+class BadCase(RagError):
+    """A case to assess is empty, too long, or names an unknown forum."""

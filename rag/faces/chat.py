@@ -16,6 +16,8 @@ from rag.core.config import Settings
 from rag.core.errors import RagError
 from rag.core.files import write_atomic
 from rag.core.records import Answer
+from rag.faces.chat_case import HELP as CASE_HELP
+from rag.faces.chat_case import CaseChat
 from rag.faces.chat_render import Exchange
 
 if TYPE_CHECKING:
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
 
     from rag.answer.assistant import Assistant
 
-COMMANDS = "/help, /sources, /open N, /filter KEY=VALUE|off, /engine [extractive], /save FILE, /clear, /quit"
+COMMANDS = (
+    "/help, /sources, /open N, /filter KEY=VALUE|off, /engine [extractive], /case [TEXT|clear], /save FILE, "
+    "/clear, /quit"
+)
 HELP = f"""Ask a question in plain words; every answer cites its sources by number.
 Follow-ups such as "And under the EU Directive?" carry the subject of the previous question;
 the question actually searched for is shown dimmed when it differs from what you typed.
@@ -35,6 +40,7 @@ the question actually searched for is shown dimmed when it differs from what you
                       language, citation, pinpoint), e.g. /filter jurisdiction=EU; /filter shows them,
                       /filter off removes them
   /engine             show the answering engine; /engine extractive switches back to quoting only
+{CASE_HELP}
   /save FILE          write this session as a Markdown transcript (FILE.docx: a Word document)
   /clear              forget the conversation (follow-ups start afresh; /save starts a new transcript)
   /quit               leave (or Ctrl-D)
@@ -104,6 +110,7 @@ class Chat:
         self.filters: dict[str, str] = {}
         self.exchanges: list[Exchange] = []
         self.started = datetime.now()
+        self.cases = CaseChat(assistant, console)
 
     @property
     def last(self) -> Answer | None:
@@ -119,7 +126,13 @@ class Chat:
         command = parse_command(line)
         if command is None:
             if line.strip():
-                self.ask(line)
+                try:
+                    taken = self.cases.message(line)
+                except RagError as exc:
+                    self.say(f"Error: {exc}", "red")
+                    return True
+                if not taken:
+                    self.ask(line)
             return True
         if command.name in ("quit", "exit", "q"):
             return False
@@ -179,6 +192,9 @@ class Chat:
             return
         chat_render.show_answer(self.console, answer, streamed)
         self.exchanges.append(Exchange(typed, searched, answer, dict(self.filters)))
+
+    def cmd_case(self, args: tuple[str, ...]) -> None:
+        self.cases.command(args)
 
     def cmd_help(self, args: tuple[str, ...]) -> None:
         self.say(HELP)

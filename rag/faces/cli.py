@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from rag.faces.assess_cmd import EPILOG as ASSESS_EPILOG
+from rag.faces.assess_cmd import assess as assess_command
 from rag.faces.common import (
     ConfigOpt,
     JsonOpt,
@@ -37,6 +39,7 @@ app = typer.Typer(
     epilog=examples(
         "rag ingest                      # index the bench book (or: rag ingest FOLDER ...)",
         'rag ask "Is Article 26 of the CoE Convention binding?"',
+        'rag assess "A 15-year-old found in a cannabis farm in Leeds"',
         "rag chat",
         "rag config                      # the settings in force and where each comes from",
     ),
@@ -44,6 +47,7 @@ app = typer.Typer(
 
 app.add_typer(session_app, name="session")
 app.add_typer(corpus_app, name="corpus")
+app.command("assess", epilog=ASSESS_EPILOG)(assess_command)
 
 
 def _version(value: bool) -> None:

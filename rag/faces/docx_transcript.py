@@ -79,9 +79,23 @@ def _checks(document: Document, result: Result) -> None:
         _run(cell.paragraphs[0], text, bold=True)
     for chk in result.checks:
         cells = table.add_row().cells
-        cells[0].text = "cites" if chk.kind == "cite" else "mentions"
+        cells[0].text = {"cite": "cites", "mention": "mentions"}.get(chk.kind, chk.kind)
         cells[1].text = chk.expected
         _run(cells[2].paragraphs[0], "PASS" if chk.passed else "FAIL", bold=True, color=GREEN if chk.passed else RED)
+
+
+def _facts(document: Document, result: Result) -> None:
+    """A case's facts as understood, with the words of the case each came from."""
+    from rag.faces.assess_render import fact_lines
+
+    assert result.assessment is not None
+    table = document.add_table(rows=1, cols=3)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("Fact", "Understood", "From the case"), strict=True):
+        _run(cell.paragraphs[0], text, bold=True)
+    for label, shown, words in fact_lines(result.assessment.case):
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text, cells[2].text = label, shown, f"“{words}”" if words else ""
 
 
 def session_document(script: Script, results: list[Result], today: dt.date | None = None) -> Document:
@@ -99,6 +113,8 @@ def session_document(script: Script, results: list[Result], today: dt.date | Non
         _run(document.add_paragraph(), word, bold=True, color={"PASS": GREEN, "FAIL": RED}.get(word, GREY))
         if r.checks:
             _checks(document, r)
+        if r.assessment:
+            _facts(document, r)
         _answer(document, r.answer)
         if r.note:
             note = document.add_paragraph()

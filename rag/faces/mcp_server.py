@@ -1,4 +1,4 @@
-"""`rag mcp`: the bench book as Model Context Protocol tools over stdio (search_sources, ask, get_passage).
+"""`rag mcp`: the bench book as Model Context Protocol tools over stdio (search_sources, ask, get_passage, assess).
 
 get_passage takes a document id and a pinpoint (both in every citation and search result) rather than
 "citation n of the last answer": it stays right when an assistant calls ask several times, or two
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 INSTRUCTIONS = (
     "Sources on the non-punishment principle for victims of trafficking (treaties, statutes, judgments, "
     "official reports and a bench book). Use `ask` for a cited answer, `search_sources` for the passages "
-    "themselves, and `get_passage` with a citation's doc_id and pinpoint for the full text. Quote the "
-    "passages and their pinpoints; when `ask` is refused, the sources do not address the question."
+    "themselves, `get_passage` with a citation's doc_id and pinpoint for the full text, and `assess` for a "
+    "step-by-step, cited reading of one case. Quote the passages and their pinpoints; when `ask` is "
+    "refused, the sources do not address the question. An assessment is not legal advice."
 )
 
 
@@ -117,6 +118,17 @@ def build_server(shared: SharedAssistant) -> MCPServer:
             "about": meta.about,
             "passages": [_chunk_dict(c) for c in chunks],
         }
+
+    @server.tool(annotations=read_only)
+    def assess(case: str, forum: str | None = None) -> dict[str, Any]:
+        """A structured, cited reading of one case (the `rag assess --json` object): `case` (the facts
+        understood, each with the words of the case in `spans`), `steps` of the forum's pathway (id, question,
+        status: supports/against/unknown/not applicable, finding, citations), open_questions, coverage,
+        not_covered and the disclaimer. `forum`: UK-EW, UK-SC, UK-NI, EU or EU:STATE, AZ or US; read from
+        the case when left out.
+        """
+        with _tool_errors():
+            return shared.assess(case, forum).as_dict()
 
     return server
 

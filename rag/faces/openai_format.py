@@ -75,6 +75,17 @@ def parse_ask(body: Any) -> AskRequest:
     return AskRequest(question=question, k=check_k(body.get("k")), filters=check_where(body.get("where")))
 
 
+def parse_assess(body: Any) -> tuple[str, str | None]:
+    """The body of POST /v1/assess: {"case": "...", "forum": "UK-EW"} (forum optional)."""
+    body = _object(body)
+    case, forum = body.get("case"), body.get("forum")
+    if not isinstance(case, str):
+        raise BadRequest("case", 'must be a string, e.g. "A 15-year-old found in a cannabis farm in Leeds"')
+    if forum is not None and not isinstance(forum, str):
+        raise BadRequest("forum", "must be a string: UK-EW, UK-SC, UK-NI, EU or EU:STATE, AZ or US")
+    return case, forum
+
+
 def _text(content: Any, where: str) -> str:
     """A message's text: a string, or the text parts of a list of content parts."""
     if content is None:

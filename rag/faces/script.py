@@ -13,8 +13,10 @@ from rag.core.records import Answer
 if TYPE_CHECKING:
     from yaml import Node
 
+    from rag.assess.records import Assessment
+
 TOP_KEYS = ("title", "audience", "questions")
-QUESTION_KEYS = ("ask", "expect", "note", "where", "k")
+QUESTION_KEYS = ("ask", "case", "forum", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
 
@@ -31,6 +33,11 @@ class Question:
     note: str | None = None
     where: dict[str, str] = field(default_factory=dict)
     k: int | None = None
+    case: bool = False  # a case to assess (`case:`), its text in `ask`
+    forum: str | None = None  # the forum a case entry gives (as `rag assess --forum`)
+    expect_forum: tuple[str | None, ...] = ()  # () no expectation; (None,) the forum should be unknown
+    expect_child: bool | None = None
+    expect_steps: tuple[tuple[str, str], ...] = ()  # (step id, status)
 
 
 @dataclass(frozen=True)
@@ -68,20 +75,22 @@ class Check:
 
 @dataclass
 class Result:
-    """A question's answer with its checks: one line of results.jsonl."""
+    """A question's answer (or a case's assessment) with its checks: one line of results.jsonl."""
 
     id: int
-    answer: Answer
+    answer: Answer  # for a case, the assessment as an answer (rag.faces.case_results.as_answer)
     checks: list[Check]
     note: str | None = None
+    assessment: Assessment | None = None
 
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
 
     def as_dict(self) -> dict[str, Any]:
+        head = self.answer.as_dict() if self.assessment is None else case_line(self.answer, self.assessment)
         return {
-            **self.answer.as_dict(),
+            **head,
             "id": self.id,
             "checks": [c.as_dict() for c in self.checks],
             "passed": self.passed,
@@ -90,9 +99,22 @@ class Result:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
-        answer = Answer.from_dict(data)
+        assessment = None
+        if data.get("kind") == "case":
+            from rag.assess.records import Assessment
+            from rag.faces.case_results import as_answer
+
+            assessment = Assessment.from_dict(data)
+            answer = as_answer(str(data.get("question", "")), assessment)
+        else:
+            answer = Answer.from_dict(data)
         checks = [Check(c["kind"], c["expected"], bool(c["passed"])) for c in data.get("checks", [])]
-        return cls(id=int(data["id"]), answer=answer, checks=checks, note=data.get("note"))
+        return cls(id=int(data["id"]), answer=answer, checks=checks, note=data.get("note"), assessment=assessment)
+
+
+def case_line(answer: Answer, assessment: Assessment) -> dict[str, Any]:
+    """A case's line of results.jsonl: the assessment JSON, the case as `question`, kind 'case'."""
+    return {"kind": "case", "question": answer.question, **assessment.as_dict()}
 
 
 def flat(text: str) -> str:
@@ -163,9 +185,13 @@ class _Validator:
         keys = self.mapping(node, QUESTION_KEYS, where)
         if not isinstance(node, yaml.MappingNode):
             return None
+        if "case" in keys:
+            return self.case(n, node, keys)
         if "ask" not in keys:
-            self.fail(node, f"{where} has no 'ask'; add ask: \"the question\"")
+            self.fail(node, f'{where} has no \'ask\'; add ask: "the question" (or case: "the facts")')
             return None
+        if "forum" in keys:
+            self.fail(keys["forum"][0], f"'forum' of {where} belongs to a case entry (case: ...); remove it")
         ask = self.text(keys["ask"][1], f"'ask' of {where}", 'ask: "Is Article 26 binding?"')
         if ask and len(ask) > MAX_ASK_CHARS:
             self.fail(keys["ask"][1], f"'ask' of {where} is {len(ask):,} characters; keep it under {MAX_ASK_CHARS:,}")
@@ -183,6 +209,24 @@ class _Validator:
         if ask is None:
             return None
         return Question(n, ask, _line(node), cite, mention, note, where_filters, k)
+
+    def case(self, n: int, node: Node, keys: dict[str, tuple[Node, Node]]) -> Question | None:
+        """A `case:` entry: the facts to assess, perhaps a forum, and expectations on the assessment."""
+        from rag.faces.case_script import case_expectations
+
+        where = f"question {n}"
+        if "ask" in keys:
+            self.fail(keys["ask"][0], f"{where} has both 'ask' and 'case'; keep one (a question or a case)")
+        for key in ("where", "k"):
+            if key in keys:
+                self.fail(keys[key][0], f"'{key}' of {where} applies to questions, not to a case; remove it")
+        text = self.text(keys["case"][1], f"'case' of {where}", 'case: "A 15-year-old found in a cannabis farm"')
+        forum = self.text(keys["forum"][1], f"'forum' of {where}", "forum: UK-EW") if "forum" in keys else None
+        expect = case_expectations(self, keys["expect"][1], where) if "expect" in keys else {}
+        note = self.text(keys["note"][1], f"'note' of {where}", 'note: "Discuss ..."') if "note" in keys else None
+        if text is None:
+            return None
+        return Question(n, text, _line(node), note=note, case=True, forum=forum, **expect)
 
     def filters(self, node: Node, where: str) -> dict[str, str]:
         import yaml

@@ -14,7 +14,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from rag.core.config import Settings
-from rag.core.errors import BadFilter, BadQuestion, BadRequest, EmptyQuestion, NotFound, RagError, ServeError
+from rag.core.errors import (
+    BadCase,
+    BadFilter,
+    BadQuestion,
+    BadRequest,
+    EmptyQuestion,
+    NotFound,
+    RagError,
+    ServeError,
+)
 from rag.core.records import Answer
 from rag.faces import openai_format as wire
 from rag.faces.shared import SharedAssistant
@@ -173,7 +182,7 @@ async def _live(shared: SharedAssistant, req: wire.AskRequest, cid: str, created
 
 
 def create_app(shared: SharedAssistant, token: str | None = None) -> Starlette:
-    """The ASGI app: /v1/models, /v1/chat/completions, /v1/ask and a 501 for /v1/assess."""
+    """The ASGI app: /v1/models, /v1/chat/completions, /v1/ask and /v1/assess."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.middleware import Middleware
@@ -210,8 +219,12 @@ def create_app(shared: SharedAssistant, token: str | None = None) -> Starlette:
         return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
     async def assess(request: Request) -> Response:
-        message = "POST /v1/assess is not available yet: case assessment comes with a later release"
-        return JSONResponse(wire.error(message, "not_implemented", code="not_implemented"), status_code=501)
+        case, forum = wire.parse_assess(await _body(request))
+        try:
+            result = await asyncio.to_thread(shared.assess, case, forum)
+        except BadCase as exc:
+            raise BadRequest("forum" if str(exc).startswith("unknown forum") else "case", str(exc)) from None
+        return JSONResponse(result.as_dict())
 
     async def rag_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RagError)

@@ -104,6 +104,7 @@ def run(
 ) -> None:
     """Ask every question of a script; exit 0 only when every expectation passes."""
     from rag.answer.assistant import Assistant
+    from rag.assess.service import CaseReader
     from rag.faces import render
     from rag.faces.common import is_quiet, note, settings, user_errors
     from rag.faces.script import load_script
@@ -117,7 +118,7 @@ def run(
         assistant = Assistant(settings(llm=llm), on_wait=note)
         try:
             with _progress(enabled=sys.stderr.isatty() and not is_quiet()) as on_question:
-                results = run_session(parsed, assistant, out_dir, resume, on_question)
+                results = run_session(parsed, assistant, out_dir, resume, on_question, CaseReader(assistant))
         except KeyboardInterrupt:
             if docx:
                 _write_docx(parsed, out_dir)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.answer.citations import plain
+from rag.assess.records import Assessment
 from rag.core import pinpoint
 from rag.core.errors import SessionOutputError
 from rag.core.files import write_atomic
@@ -25,6 +26,10 @@ class Asker(Protocol):
     def ask(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> Answer: ...
 
 
+class CaseAsker(Protocol):
+    def read(self, text: str, forum: str | None = None) -> Assessment: ...
+
+
 # ---- validation ---------------------------------------------------------------------------------
 
 
@@ -36,6 +41,23 @@ def check(question: Question, answer: Answer) -> list[Check]:
     checks += [
         Check("mention", word, not answer.refused and flat(word).casefold() in text) for word in question.mention
     ]
+    return checks
+
+
+def check_case(question: Question, a: Assessment) -> list[Check]:
+    """Each expectation of a case entry met or not."""
+    from rag.faces.assess_render import assessment_text
+
+    checks = [Check("forum", str(want or "unknown"), a.case.forum == want) for want in question.expect_forum]
+    if question.expect_child is not None:
+        checks.append(Check("child", str(question.expect_child).lower(), a.case.child is question.expect_child))
+    for step_id, status in question.expect_steps:
+        step = a.step(step_id)
+        checks.append(Check("step", f"{step_id}: {status}", step is not None and step.status == status))
+    cited = [c.pinpoint for s in a.steps for c in s.citations if c.verified]
+    checks += [Check("cite", want, any(pinpoint.matches(want, got) for got in cited)) for want in question.cite]
+    text = flat(assessment_text(a)).casefold()
+    checks += [Check("mention", word, flat(word).casefold() in text) for word in question.mention]
     return checks
 
 
@@ -117,8 +139,9 @@ def run_session(
     out_dir: Path,
     resume: bool = False,
     on_question: Callable[[int, int, Question], Any] | None = None,
+    cases: CaseAsker | None = None,
 ) -> list[Result]:
-    """Ask every question not yet answered, recording each result and the transcripts as it arrives."""
+    """Ask every question (assess every case) not yet done, recording each result and the transcripts as it arrives."""
     prepare_output(out_dir, resume)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -126,11 +149,30 @@ def run_session(
         raise SessionOutputError(f"--out {out_dir}: cannot create the folder ({exc.strerror})") from None
     with output_lock(out_dir):
         prepare_output(out_dir, resume)  # again, now that no other run can be writing there
-        return _run(script, asker, out_dir, resume, on_question)
+        return _run(script, asker, out_dir, resume, on_question, cases)
+
+
+def _one(q: Question, asker: Asker, cases: CaseAsker | None) -> Result:
+    if not q.case:
+        answer = asker.ask(q.ask, q.k, q.where or None)
+        return Result(q.id, answer, check(q, answer), q.note)
+    from rag.faces.case_results import as_answer
+
+    if cases is None:
+        from rag.assess.service import CaseReader
+
+        cases = CaseReader(asker)  # type: ignore[arg-type]
+    assessment = cases.read(q.ask, q.forum)
+    return Result(q.id, as_answer(q.ask, assessment), check_case(q, assessment), q.note, assessment)
 
 
 def _run(
-    script: Script, asker: Asker, out_dir: Path, resume: bool, on_question: Callable[[int, int, Question], Any] | None
+    script: Script,
+    asker: Asker,
+    out_dir: Path,
+    resume: bool,
+    on_question: Callable[[int, int, Question], Any] | None,
+    cases: CaseAsker | None = None,
 ) -> list[Result]:
     path = out_dir / RESULTS
     done = answered(script, read_results(path) if resume else [])
@@ -140,8 +182,7 @@ def _run(
             continue
         if on_question:
             on_question(q.id, total, q)
-        answer = asker.ask(q.ask, q.k, q.where or None)
-        result = Result(q.id, answer, check(q, answer), q.note)
+        result = _one(q, asker, cases)
         _append(path, result)
         done[q.id] = result
         transcript.write(out_dir, script, [done[x.id] for x in script.questions if x.id in done])

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.answer.assistant import Assistant, clean_question
 from rag.core.records import Answer, Chunk
 from rag.retrieve.hybrid import Retrieval
+
+if TYPE_CHECKING:
+    from rag.assess.records import Assessment
 
 
 def standalone(question: str, earlier: Sequence[str]) -> str:
@@ -32,8 +35,11 @@ class SharedAssistant:
     """The Assistant (not thread-safe) behind a lock; it reads the store under the chat's locks."""
 
     def __init__(self, assistant: Assistant) -> None:
+        from rag.assess.service import CaseReader
+
         self.assistant = assistant
         self.lock = threading.Lock()
+        self.cases = CaseReader(assistant)
 
     @property
     def engine(self) -> str:
@@ -61,6 +67,14 @@ class SharedAssistant:
 
         with self.lock, self.assistant.reading("reading a passage") as retriever:
             return find_passages(retriever, doc_id, pinpoint)
+
+    def assess(self, case: str, forum: str | None = None) -> Assessment:
+        """One case read against its forum's pathway (the JSON of `rag assess --json`)."""
+        from rag.assess.service import check_input
+
+        check_input(case, forum, self.assistant.settings)
+        with self.lock:
+            return self.cases.read(case, forum)
 
     def warm(self) -> None:
         """Open the store and load the model now, so the first request is as fast as the rest (EmptyIndex if empty)."""

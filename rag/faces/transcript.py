@@ -41,6 +41,8 @@ blockquote { margin: .3rem 0 .3rem .2rem; padding: .2rem .8rem; border-left: 3px
 .none { color: #555; background: #eee; border-color: #777; }
 .note { background: #fff8dc; border-left: 3px solid #c9a227; padding: .3rem .8rem; margin-top: .6rem; }
 .warn { color: #9b1c1c; }
+table.facts { border-collapse: collapse; margin: .4rem 0 .8rem; font-size: .9rem; }
+table.facts td, table.facts th { border: 1px solid #ccc; padding: .15rem .5rem; text-align: left; }
 footer { color: #555; font-size: .85rem; border-top: 1px solid #ccc; margin-top: 2rem; padding-top: .5rem; }
 @media print {
   body { max-width: none; margin: 0; font-size: 11pt; }
@@ -78,10 +80,15 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
     lines += [f"Date: {today.isoformat()}  ", _summary(script, results), ""]
     for r in results:
         a = r.answer
-        lines += [f"## {r.id}. {a.question}", "", f"**{_result_word(r)}**", ""]
+        heading = f"Case: {a.question}" if r.assessment else a.question
+        lines += [f"## {r.id}. {heading}", "", f"**{_result_word(r)}**", ""]
         lines += [f"- {'✓' if c.passed else '✗'} {c.kind}: {c.expected}" for c in r.checks]
         if r.checks:
             lines.append("")
+        if r.assessment:
+            from rag.faces.assess_render import facts_markdown
+
+            lines += [facts_markdown(r.assessment), ""]
         for para in a.answer.splitlines():
             if para.strip():
                 lines += [f"*{para.strip()}*" if a.refused else para.strip(), ""]
@@ -116,12 +123,30 @@ def _answer_html(result: Result) -> str:
     return "".join(f"<p{css}>{''.join(piece(t, n) for t, n in segments(p))}</p>" for p in paras)
 
 
+VERBS = {"cite": "cites", "mention": "mentions", "forum": "forum", "child": "child", "step": "step"}
+
+
+def _facts_html(result: Result) -> str:
+    """A case's facts as understood, each with the words of the case it came from."""
+    from rag.faces.assess_render import fact_lines
+
+    assert result.assessment is not None
+    rows = "".join(
+        f"<tr><td>{escape(label)}</td><td>{escape(shown)}</td><td>{escape(f'“{words}”') if words else ''}</td></tr>"
+        for label, shown, words in fact_lines(result.assessment.case)
+    )
+    return f'<table class="facts"><tr><th>fact</th><th>understood</th><th>from the case</th></tr>{rows}</table>'
+
+
 def _question_html(result: Result) -> str:
     a = result.answer
     word = _result_word(result)
     badge = {"PASS": "pass", "FAIL": "fail"}.get(word, "none")
     out = [f'<section class="q" id="q{result.id}">']
-    out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(a.question)}</h2>')
+    heading = f"Case: {a.question}" if result.assessment else a.question
+    out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(heading)}</h2>')
+    if result.assessment:
+        out.append(_facts_html(result))
     out.append(f'<div class="answer">{_answer_html(result)}</div>')
     out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
     if note := coverage_note(a):
@@ -130,7 +155,7 @@ def _question_html(result: Result) -> str:
         out.append('<ul class="checks">')
         for chk in result.checks:
             cls, label = ("pass", "PASS") if chk.passed else ("fail", "FAIL")
-            verb = "cites" if chk.kind == "cite" else "mentions"
+            verb = VERBS.get(chk.kind, chk.kind)
             out.append(f'<li><span class="badge {cls}">{label}</span>{verb} {escape(chk.expected)}</li>')
         out.append("</ul>")
     if result.note:
