@@ -59,6 +59,7 @@ class EvalReport:
     answerable_partial: float  # answerable questions graded partial
     latency_p50_ms: float
     latency_p95_ms: float
+    answer_p50_ms: float  # the engine's answer and its grading, after retrieval
     results: list[QuestionResult] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -151,11 +152,14 @@ def percentile(values: list[float], q: float) -> float:
 def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
     """Ask every gold question through the assistant's retriever and engine."""
     results = []
+    answer_ms: list[float] = []
     for item in items:
         t0 = time.perf_counter()
         retrieval = assistant.retrieve(item.question, k)
         ms = (time.perf_counter() - t0) * 1000
+        t1 = time.perf_counter()
         answer = assistant.respond(item.question, retrieval)
+        answer_ms.append((time.perf_counter() - t1) * 1000)
         d, p, rr = score_hits(item, retrieval.hits)
         top = [f"{h.chunk.doc_id}|{h.chunk.pinpoint}" for h in retrieval.hits]
         handled = answer.refused or names_missing(answer.not_covered, item.missing)
@@ -194,5 +198,6 @@ def evaluate(items: list[GoldItem], assistant: Any, k: int = 5) -> EvalReport:
         answerable_partial=mean([1.0 if r.coverage == "partial" else 0.0 for r in answerable]),
         latency_p50_ms=percentile(latencies, 0.5),
         latency_p95_ms=percentile(latencies, 0.95),
+        answer_p50_ms=percentile(answer_ms, 0.5),
         results=results,
     )

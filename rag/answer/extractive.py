@@ -164,9 +164,10 @@ class ExtractiveEngine:
         self._embeddings = embeddings
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
+        from rag.index import vector_cache
         from rag.index.embed import make_embeddings
 
-        return make_embeddings(self._embeddings or "minilm").embed_documents(texts)
+        return vector_cache.embed_documents(make_embeddings(self._embeddings or "minilm"), texts)
 
     def answer(self, question: str, retrieval: Retrieval) -> Answer:
         from rag.answer.citations import citations_for, quoted

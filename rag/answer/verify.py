@@ -139,7 +139,9 @@ class Scorer:
                 from rag.index.embed import make_embeddings
 
                 self.embeddings = make_embeddings(Settings.from_env().embeddings)
-            self._vectors.update(zip(todo, self.embeddings.embed_documents(todo), strict=True))
+            from rag.index import vector_cache
+
+            self._vectors.update(zip(todo, vector_cache.embed_documents(self.embeddings, todo), strict=True))
 
     def _cos(self, a: str, b: str) -> float:
         va, vb = self._vectors[a], self._vectors[b]
@@ -193,7 +195,11 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     checked = supported = uncited = 0
     verdict: dict[int, bool] = {}
     invented: set[int] = set()
+    # A partial answer's opening line says what the sources lack: a statement about them, not a claim to cite.
+    gap_line = answer.answer.split("\n", 1)[0] if answer.coverage == "partial" else None
     for claim in claims(answer.answer):
+        if gap_line is not None and claim.text.strip() and claim.text.strip() in gap_line:
+            continue
         if not claim.cited:
             # A source label or a fragment of a quotation split at an abbreviation is not a claim of its own.
             sourced = any(containment(claim.text, evidence(c)) == 1.0 for c in answer.citations)

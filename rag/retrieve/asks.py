@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -150,9 +151,18 @@ def extract(question: str, lang: str = "en") -> list[Ask]:
     return found
 
 
-def span(question: str, start: int) -> str:
-    """The run of content words around a position, as the user wrote it ('T visa', 'just satisfaction')."""
+def span(question: str, start: int, keep: Callable[[str], bool] | None = None) -> str:
+    """The words around a position, as the user wrote them ('T visa', 'just satisfaction'): its run of content
+    words, or only the neighbours `keep` accepts ('resist extradition', not 'trafficking victim resist ...')."""
     for run in runs(question):
         if run[0].start <= start < run[-1].end:
-            return question[run[0].start : run[-1].end]
+            at = next(i for i, w in enumerate(run) if w.start <= start < w.end)
+            first = last = at
+            while keep is not None and first > 0 and keep(run[first - 1].text):
+                first -= 1
+            while keep is not None and last < len(run) - 1 and keep(run[last + 1].text):
+                last += 1
+            if keep is None:
+                first, last = 0, len(run) - 1
+            return question[run[first].start : run[last].end]
     return question[start:].split()[0] if question[start:].split() else ""

@@ -231,6 +231,7 @@ def uncovered(
 # An ask weighs enough to be named when missing at these weights (rag.retrieve.asks: 0 plain, 1 rare).
 TERM_WEIGHT = 0.4
 PHRASE_WEIGHT = 0.3
+PLAIN_NEIGHBOUR = 0.2  # a word this plain is named with the missing word beside it ('just satisfaction')
 RARE_SHARE = 0.04  # a word in at most this share of the chunks is rare in the store
 REAL_WORD_ZIPF = 3.0  # a word at least this common in English is a word, not a misspelling
 _CARDINAL = re.compile(
@@ -252,11 +253,16 @@ def not_held(
     """The asks (position, text as written) that neither the passages nor the store hold, weighed by rarity."""
     missing: list[tuple[int, str]] = []
     aliases = [re.compile(p, re.I) for p, _ in (knowledge.aliases if knowledge else ())]
+
+    def beside(word: str) -> bool:
+        """A neighbour named with a missing word: plain ('just'), a letter ('T') or missing too ('resist')."""
+        return len(word) == 1 or ask_parts.rarity(word) < PLAIN_NEIGHBOUR or not _term_held(word, vocabulary, contains)
+
     for ask in ask_parts.extract(question):
         if ask.kind == "term" and any(a.fullmatch(ask.text) for a in aliases):
             continue  # 'MSA', 'THB': the knowledge data spells them out
         if ask.kind == "term" and ask.weight >= TERM_WEIGHT and not _term_held(ask.text, vocabulary, contains):
-            missing.append((ask.start, ask_parts.span(question, ask.start)))
+            missing.append((ask.start, ask_parts.span(question, ask.start, keep=beside)))
         elif ask.kind == "phrase" and ask.weight >= PHRASE_WEIGHT and contains is not None and share is not None:
             words = ask.text.replace("-", " ").split()
             exact = all(t in vocabulary for t in tokens(ask.text))  # a misspelt word is judged on its own
