@@ -169,3 +169,22 @@ def test_lists_of_instruments_and_non_eu_facts_put_what_binds_first() -> None:
     asked = binding_first(ranked, "Does the Directive help her in Baku?", {"AZ"}, {"eu-directive-2011-36"}, KNOWLEDGE)
     assert asked == ranked
     assert binding_first(ranked, "Do the instruments differ for children?", set(), set(), KNOWLEDGE) == ranked
+
+
+def test_a_provisions_text_goes_before_a_close_note_on_it_and_a_pinpoint_before_a_close_introduction() -> None:
+    from dataclasses import replace
+
+    from rag.retrieve.rank import pinpointed_first, primary_first
+
+    note = hit("coe-convention", "CoE", 0, "Article 26")
+    note = replace(note, chunk=replace(note.chunk, meta=DocMeta(title="note", authority="commentary")))
+    text = replace(hit("coe-official", "CoE", 5, "Article 26"), score=0.95)
+    far = replace(text, score=0.5)
+    assert primary_first([note, text]) == [text, note]
+    assert primary_first([note, far]) == [note, far]  # a note far more relevant keeps its place
+    intro = replace(
+        hit("coe-convention", "CoE", 0), chunk=replace(hit("coe-convention", "CoE", 0).chunk, pinpoint=None)
+    )
+    article = replace(hit("coe-convention", "CoE", 3, "Article 10"), score=0.92)
+    assert pinpointed_first([intro, article]) == [article, intro]
+    assert pinpointed_first([intro, replace(article, score=0.3)])[0] is intro

@@ -127,7 +127,7 @@ questions:
         f"{path}:2: unknown key 'audiense' in the script; did you mean 'audience'?",
         f"{path}:6: 'cite' must be a list; write it as cite: [\"Article 26\"]",
         f"{path}:7: unknown key 'mentions' in 'expect' of question 1; did you mean 'mention'?",
-        f"{path}:8: question 2 has no 'ask'; add ask: \"the question\" (or case: \"the facts\")",
+        f'{path}:8: question 2 has no \'ask\'; add ask: "the question" (or case: "the facts")',
         f"{path}:9: 'ask' of question 3 is empty; e.g. ask: \"Is Article 26 binding?\"",
         f"{path}:11: 'k' of question 4 must be a whole number from 1 to 50 (passages to retrieve)",
         f"{path}:12: unknown key 'country' in 'where' of question 4; "

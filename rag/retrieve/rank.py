@@ -42,6 +42,22 @@ def pinpointed_first(ranked: list[Hit]) -> list[Hit]:
     return out
 
 
+def primary_first(ranked: list[Hit]) -> list[Hit]:
+    """A provision's own text before a note on the same provision scoring at most a little more (the close
+    call of PINPOINT_CLOSE); a note far more relevant to the question keeps its place."""
+    out = list(ranked)
+    for i, hit in enumerate(out):
+        if not hit.chunk.meta.commentary or hit.chunk.pinpoint is None:
+            continue
+        for j in range(i + 1, len(out)):
+            other = out[j]
+            if other.chunk.pinpoint == hit.chunk.pinpoint and not other.chunk.meta.commentary:
+                if other.score >= PINPOINT_CLOSE * hit.score:
+                    out.insert(i, out.pop(j))
+                break
+    return out
+
+
 def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     """Put the best passages of a pinpoint the question names first.
 
