@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from rag.core.knowledge import Knowledge
 from rag.core.knowledge import load as load_knowledge
@@ -211,7 +212,7 @@ def uncovered(
         if name.isupper() and len(name) <= 5:
             continue  # VCL, AN, VLC: initials, perhaps misspelt, that the corpus writes with dots
         rare = [w for w in name.split() if ask_parts.rarity(w) >= TERM_WEIGHT and w not in k.country_forms]
-        if any(not _term_held(w, vocabulary, contains) for w in rare):
+        if any(not _term_held(w, vocabulary, contains) and not _aliased(w, k) for w in rare):
             missing.append(name)
     lookup = country_lookup(k)
     for m in _RESPONDENT.finditer(question):  # "S.M. v. Croatia": a case against a state no source mentions
@@ -252,14 +253,13 @@ def not_held(
 ) -> list[tuple[int, str]]:
     """The asks (position, text as written) that neither the passages nor the store hold, weighed by rarity."""
     missing: list[tuple[int, str]] = []
-    aliases = [re.compile(p, re.I) for p, _ in (knowledge.aliases if knowledge else ())]
 
     def beside(word: str) -> bool:
         """A neighbour named with a missing word: plain ('just'), a letter ('T') or missing too ('resist')."""
         return len(word) == 1 or ask_parts.rarity(word) < PLAIN_NEIGHBOUR or not _term_held(word, vocabulary, contains)
 
     for ask in ask_parts.extract(question):
-        if ask.kind == "term" and any(a.fullmatch(ask.text) for a in aliases):
+        if ask.kind == "term" and knowledge is not None and _aliased(ask.text, knowledge):
             continue  # 'MSA', 'THB': the knowledge data spells them out
         if ask.kind == "term" and ask.weight >= TERM_WEIGHT and not _term_held(ask.text, vocabulary, contains):
             missing.append((ask.start, ask_parts.span(question, ask.start, keep=beside)))
@@ -275,19 +275,22 @@ def not_held(
         if not any(m.group(0) in p for p in passages):
             missing.append((m.start(), ask_parts.span(question, m.start()) or m.group(0)))
     for m in _REFERENCE_NUMBER.finditer(question):  # 'stage 3', 's.72': held only as the reference
-        written = f"{_REFERENCE_WORDS.get(m.group(1).casefold().rstrip('.'), m.group(1))} {m.group(2)}"
-        if contains is not None and not contains(written) and not any(written in p.lower() for p in passages):
+        word = _REFERENCE_WORDS.get(m.group(1).casefold().rstrip("."), m.group(1).casefold())
+        forms = {f"{w} {m.group(2)}" for w in ([word] if word not in _SECTION else _SECTION)}
+        held = any(f in p.lower() for f in forms for p in passages)
+        if contains is not None and not held and not any(contains(f) for f in forms):
             missing.append((m.start(), m.group(0)))
     return missing
 
 
 _YEAR = re.compile(r"(?<![\w/(-])(?:19[5-9]\d|20[0-4]\d)(?![\w/)-])")
 _REFERENCE_NUMBER = re.compile(
-    r"\b(article|art\.?|section|sec\.|s\.|stage|recommendation|principle|guideline|recital|schedule|rule)\s*"
-    r"(\d+[a-z]?)\b",
+    r"(\barticle|\bart\.?|\bsection|\bsec\.|\bs\.|§|\bstage|\brecommendation|\bprinciple|\bguideline|\brecital|"
+    r"\bschedule|\brule)\s*(\d+[a-z]?)\b",
     re.I,
 )
-_REFERENCE_WORDS = {"art": "article", "sec": "section", "s": "section"}
+_REFERENCE_WORDS = {"art": "article", "sec": "section", "s": "section", "§": "section"}
+_SECTION = ("section", "§", "s.")  # how the sources write a section: 'section 45', '§ 1', 's.45'
 
 
 def _term_held(word: str, vocabulary: set[str], contains: Callable[[str], bool] | None) -> bool:
@@ -296,12 +299,26 @@ def _term_held(word: str, vocabulary: set[str], contains: Callable[[str], bool] 
     A word of plain English is itself, not a slip of another: 'refugee' is not 'refuge'."""
     if all(_inflected(t, vocabulary) for t in tokens(word)):
         return True
-    if ask_parts.zipf(word.casefold()) < REAL_WORD_ZIPF and known(word, vocabulary):
+    # A slip of a stored word counts, but not for a word of plain English ('refugee' is not 'refuge') or an
+    # abbreviation written with capitals inside ('StPO' is not 'stop').
+    acronym = sum(c.isupper() for c in word) >= 2
+    if not acronym and ask_parts.zipf(word.casefold()) < REAL_WORD_ZIPF and known(word, vocabulary):
         return True
     letters = word.replace(".", "")
     if letters.isupper() and 2 <= len(letters) <= 6 and contains is not None:
         return contains(".".join(letters) + ".") or contains(letters)
     return False
+
+
+@lru_cache(maxsize=4)
+def _alias_patterns(knowledge: Knowledge) -> list[re.Pattern[str]]:
+    named = [re.compile(p, re.I) for p, _ in knowledge.aliases]
+    return named + [re.compile(rf"(?:{i.mentions})", re.I) for i in knowledge.instruments]
+
+
+def _aliased(word: str, knowledge: Knowledge) -> bool:
+    """The knowledge data spells the abbreviation out or knows it as an instrument's name ('MSA', 'ECtHR')."""
+    return any(p.fullmatch(word.casefold()) for p in _alias_patterns(knowledge))
 
 
 _SUFFIXES = ("e", "s", "d", "ed", "es", "ing", "er", "ers", "ion", "ly", "al")
