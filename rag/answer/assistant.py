@@ -60,10 +60,6 @@ class Assistant:
         self.on_wait = on_wait
         self._retriever: Retriever | None = None
 
-    @property
-    def floor(self) -> float:
-        return self.settings.min_score or policy.RELEVANCE_FLOOR
-
     @contextlib.contextmanager
     def reading(self, doing: str = "searching the index") -> Iterator[Retriever]:
         """The open retriever, under the read lock, reopened after an ingest; store failures become named errors."""
@@ -85,7 +81,7 @@ class Assistant:
 
     def respond(self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None = None) -> Answer:
         """The engine's answer when the policy finds the sources address the question, else the refusal."""
-        if not policy.addresses(retrieval, self.floor):
+        if not policy.addresses(retrieval):
             return policy.refusal(question, retrieval, self.engine.name)
         if on_token is not None and hasattr(self.engine, "stream"):
             if retrieval.coverage.not_covered:  # what the sources lack comes first, on the screen too

@@ -43,6 +43,18 @@ class Instrument:
     mentions: str  # a lower-case regular expression
 
 
+PINPOINT_KINDS = ("Article", "Section", "Principle", "Recital", "Guideline", "Schedule")
+
+
+@dataclass(frozen=True)
+class Provision:
+    """A provision word of another language ("статья", "maddə") and the English pinpoint kind it stands for."""
+
+    kind: str  # one of PINPOINT_KINDS
+    before: tuple[str, ...]  # patterns written before the number: "статья 26"
+    after: tuple[str, ...] = ()  # and after it: "26-cı maddəsi", "26. madde"
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one loaded file, one record
 class Knowledge:
     """Everything the query side knows about the field, validated."""
@@ -58,6 +70,7 @@ class Knowledge:
     instrument_names: tuple[str, ...]
     follow_up_places: tuple[str, ...]
     domain: tuple[str, ...]
+    provisions: tuple[Provision, ...] = ()
     source: str = ""
 
     @cached_property
@@ -164,6 +177,16 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         if any(p == pattern for p, _ in aliases):
             raise KnowledgeError(f"{where}: the alias {pattern!r} is given twice; keep one")
         aliases.append((pattern, str(entry.get("expansion", ""))))
+    provisions = []
+    for entry in _list(data, "provisions", where, dict) if "provisions" in data else []:
+        kind = str(entry.get("kind", ""))
+        if kind not in PINPOINT_KINDS:
+            raise KnowledgeError(f"{where}: provision kind {kind!r} is not one of {', '.join(PINPOINT_KINDS)}")
+        before = tuple(_pattern(str(p), where) for p in entry.get("before") or [])
+        after = tuple(_pattern(str(p), where) for p in entry.get("after") or [])
+        if not before and not after:
+            raise KnowledgeError(f"{where}: the {kind} provision words need a 'before' or an 'after' list of patterns")
+        provisions.append(Provision(kind, before, after))
     knowledge = Knowledge(
         jurisdictions=jurisdictions,
         commentary=str(data.get("commentary", "")),
@@ -176,6 +199,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         instrument_names=tuple(_pattern(p, where) for p in _list(data, "instrument_names", where)),
         follow_up_places=tuple(_pattern(p, where) for p in _list(data, "follow_up_places", where)),
         domain=tuple(_list(data, "domain", where)),
+        provisions=tuple(provisions),
         source=where,
     )
     if knowledge.commentary not in jurisdictions:
