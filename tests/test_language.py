@@ -126,6 +126,14 @@ def test_sections_directives_and_protocols_named_in_other_languages() -> None:
     assert "rantsev-v-cyprus-and-russia" in parse("дело Ранцев против Кипра и России, ст. 4 ЕКПЧ").doc_hints
 
 
+def test_an_article_of_a_statute_counted_in_sections_is_its_section() -> None:
+    assert parse("Modern Kölelik Yasası md. 45 — kasten öldürme").pinpoints == ["Section 45"]
+    assert parse("l'article 45(4) du Modern Slavery Act 2015").pinpoints == ["Section 45(4)"]
+    assert parse("статья 45 Закона о современном рабстве").pinpoints == ["Section 45"]
+    # Another instrument named beside the statute keeps its articles.
+    assert parse("Article 26 of the CoE Convention and s.45 MSA").pinpoints == ["Article 26", "Section 45"]
+
+
 def test_english_questions_parse_as_before() -> None:
     parsed = parse("Is Article 26 of the CoE Convention binding?")
     assert parsed.pinpoints == ["Article 26"]

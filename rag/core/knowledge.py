@@ -41,6 +41,7 @@ class Instrument:
 
     docs: tuple[str, ...]
     mentions: str  # a lower-case regular expression
+    units: str | None = None  # "Section" for a statute: its "статья 45", "madde 45", "article 45" is Section 45
 
 
 PINPOINT_KINDS = ("Article", "Section", "Principle", "Recital", "Guideline", "Schedule")
@@ -170,7 +171,10 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         mentions = _pattern(str(entry.get("mentions", "")), where)
         if not docs or not mentions:
             raise KnowledgeError(f"{where}: every instrument needs docs and a mentions pattern")
-        instruments.append(Instrument(docs, mentions))
+        units = entry.get("units")
+        if units is not None and units not in PINPOINT_KINDS:
+            raise KnowledgeError(f"{where}: units {units!r} of {docs[0]} is not one of {', '.join(PINPOINT_KINDS)}")
+        instruments.append(Instrument(docs, mentions, units))
     aliases: list[tuple[str, str]] = []
     for entry in _list(data, "aliases", where, dict):
         pattern = _pattern(str(entry.get("pattern", "")), where)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.core.knowledge import Knowledge
+from rag.core.knowledge import Instrument, Knowledge
 from rag.core.knowledge import load as load_knowledge
 
 _PINPOINTS = [
@@ -95,11 +95,24 @@ def find_pinpoints(question: str, knowledge: Knowledge | None = None) -> list[st
     return found
 
 
+def _named(question: str, known: Knowledge) -> list[Instrument]:
+    low = question.lower()
+    return [i for i in known.instruments if re.search(i.mentions, low)]
+
+
+def in_units(pinpoints: list[str], question: str, knowledge: Knowledge | None = None) -> list[str]:
+    """Article N as Section N when every instrument the question names is a statute counted in sections
+    ("45. maddesi of the Modern Slavery Act", "l'article 45(4) du Modern Slavery Act")."""
+    named = _named(question, knowledge or load_knowledge())
+    if not named or any(i.units != "Section" for i in named):
+        return pinpoints
+    return list(dict.fromkeys(re.sub(r"^Article ", "Section ", p) for p in pinpoints))
+
+
 def doc_hints(question: str, knowledge: Knowledge | None = None) -> list[str]:
     """Documents the question names; a named judgment outranks the Court or Convention in general."""
     known = knowledge or load_knowledge()
-    low = question.lower()
-    named = [i for i in known.instruments if re.search(i.mentions, low)]
+    named = _named(question, known)
     hints = list(dict.fromkeys(d for i in named for d in i.docs))
     judgments = set(known.judgments)
     named_cases = {d for i in named if i.docs[0] in judgments for d in i.docs}
@@ -113,6 +126,6 @@ def parse(question: str, knowledge: Knowledge | None = None) -> ParsedQuery:
     known = knowledge or load_knowledge()
     return ParsedQuery(
         text=expand(question, known),
-        pinpoints=list(dict.fromkeys(find_pinpoints(question, known))),
+        pinpoints=in_units(list(dict.fromkeys(find_pinpoints(question, known))), question, known),
         doc_hints=doc_hints(question, known),
     )
