@@ -92,7 +92,7 @@ KEYS: dict[str, Key] = {
     "collection": Key("text", "the Chroma collection", check=_collection),
     "embeddings": Key(
         "text",
-        "e5 (multilingual, the default) or minilm (English only); the index records which one built it",
+        "minilm (English) or e5 (multilingual); the index records which one built it",
         check=_one_of(EMBEDDINGS, "use 'minilm' (English) or 'e5' (multilingual), 'hash' in tests"),
     ),
     "k": Key("int", "passages retrieved per question", check=_between(1, 50, "choose between 1 and 50 passages")),
@@ -117,7 +117,7 @@ class Settings:
     chroma_url: str | None = None
     llm: str | None = None
     collection: str = "nonpunishment"
-    embeddings: str = "e5"  # one of EMBEDDINGS; the index records which one built it (README "Embeddings")
+    embeddings: str = "minilm"  # one of EMBEDDINGS; the index records which one built it
     k: int = 5
     min_score: float = 0.0  # 0 means: use the calibrated floor in rag.retrieve
     lock_timeout: float = 120.0
