@@ -102,7 +102,12 @@ def found(settings: Settings, question: str, k: int = 5) -> Found:
 
 
 @pytest.fixture(scope="module")
-def searches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Found]:
+def searches(mixed: tuple[Settings, dict[str, Found]]) -> dict[str, Found]:
+    return mixed[1]
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, dict[str, Found]]:
     """A user's Russian note beside English EU and UK texts, ingested with e5 in a real Chroma; an English
     question asked; then the English CoE Convention added (one more file embedded) and a Russian one asked."""
     from rag.ingest.pipeline import ingest
@@ -120,7 +125,7 @@ def searches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Found]:
     report = ingest(None, settings)
     assert len(report.added) == 1 and len(report.unchanged) == len(ENGLISH_DOCS[1:]) + 1
     out["ru"] = found(settings, RU_QUESTION)
-    return out
+    return settings, out
 
 
 def test_an_english_question_finds_the_russian_document_a_user_added(searches: dict[str, Found]) -> None:
@@ -135,3 +140,34 @@ def test_a_russian_question_finds_the_english_article_26(searches: dict[str, Fou
     english = [(doc, pin) for doc, pin, lang in dense if lang == "en"]
     assert english and english[0][0] == "coe-convention" and ("coe-convention", "Article 26") in english, dense
     assert ("coe-convention", "Article 26") in hybrid, hybrid
+
+
+AZ_QUESTION = (
+    "Avropa Şurası Konvensiyasının 26-cı maddəsi insan alverinin qurbanlarını cəzadan azad etməyi tələb edirmi?"
+)
+
+
+def test_an_azerbaijani_question_is_answered_from_article_26_in_azerbaijani_words(
+    mixed: tuple[Settings, dict[str, Found]],
+) -> None:
+    from rag.answer.assistant import Assistant
+
+    answer = Assistant(mixed[0]).ask(AZ_QUESTION)
+    assert not answer.refused and answer.language == "az", answer.answer
+    assert ("coe-convention", "Article 26") in [(c.doc_id, c.pinpoint) for c in answer.citations]
+    assert answer.verification is not None and answer.verification.endswith("yoxlanılıb")
+
+
+@pytest.mark.xfail(
+    reason="rag/retrieve/coverage.on_topic reads only a-z words, so a Cyrillic question is off-topic; main's "
+    "coverage rewrite reads knowledge.domain, which now holds the Russian words",
+    strict=False,
+)
+def test_a_russian_question_is_answered_from_article_26_in_russian_words(
+    mixed: tuple[Settings, dict[str, Found]],
+) -> None:
+    from rag.answer.assistant import Assistant
+
+    answer = Assistant(mixed[0]).ask(RU_QUESTION)
+    assert answer.language == "ru" and not answer.refused, answer.answer
+    assert ("coe-convention", "Article 26") in [(c.doc_id, c.pinpoint) for c in answer.citations]

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from rag.answer import policy
+from rag.core import language
 from rag.core.config import Settings
 from rag.core.errors import BadQuestion, EmptyQuestion
 from rag.core.records import Answer
@@ -39,6 +40,31 @@ def clean_question(question: str) -> str:
     return text
 
 
+def not_mentioned(items: list[str], lang: str) -> str:
+    """The sentence a partial answer opens with, in the answer's language."""
+    return policy.not_mentioned(items) if lang == "en" else language.say("not_mentioned", lang, items=", ".join(items))
+
+
+def in_language(answer: Answer, lang: str, retrieval: Retrieval) -> Answer:
+    """The answer marked with its language, a refusal or partial answer's opening worded in it, and the quotes'
+    language when it differs."""
+    answer.language = lang
+    if answer.refused and lang != "en":
+        answer.answer = language.say("refusal", lang)
+    english = policy.not_mentioned(answer.not_covered) if answer.not_covered else ""
+    if lang != "en" and english and answer.answer.startswith(english):
+        answer.answer = not_mentioned(answer.not_covered, lang) + answer.answer[len(english) :]
+    by_doc = {h.chunk.doc_id: h for h in retrieval.hits}
+    quoted = set()
+    for c in answer.citations:
+        hit = by_doc.get(c.doc_id)
+        meta = hit.chunk.meta.language if hit is not None else None
+        quoted.add(meta if meta in language.LANGUAGES else language.detect(c.quote))
+    if not answer.refused and len(quoted) == 1 and lang not in quoted:
+        answer.quotes_language = quoted.pop()
+    return answer
+
+
 def make_engine(settings: Settings) -> Engine:
     if settings.llm:
         from rag.answer.llm import LLMEngine
@@ -60,10 +86,6 @@ class Assistant:
         self.on_wait = on_wait
         self._retriever: Retriever | None = None
 
-    @property
-    def floor(self) -> float:
-        return self.settings.min_score or policy.RELEVANCE_FLOOR
-
     @contextlib.contextmanager
     def reading(self, doing: str = "searching the index") -> Iterator[Retriever]:
         """The open retriever, under the read lock, reopened after an ingest; store failures become named errors."""
@@ -84,14 +106,18 @@ class Assistant:
             return retrieval
 
     def respond(self, question: str, retrieval: Retrieval, on_token: Callable[[str], Any] | None = None) -> Answer:
-        """The engine's answer when the policy finds the sources address the question, else the refusal."""
-        if not policy.addresses(retrieval, self.floor):
-            return policy.refusal(question, retrieval, self.engine.name)
-        if on_token is not None and hasattr(self.engine, "stream"):
+        """The engine's answer when the policy finds the sources address the question, else the refusal; its own
+        words in the question's language (or the `lang` setting)."""
+        lang = language.choose(question, self.settings.lang)
+        if not policy.addresses(retrieval):
+            answer = policy.refusal(question, retrieval, self.engine.name)
+        elif on_token is not None and hasattr(self.engine, "stream"):
             if retrieval.coverage.not_covered:  # what the sources lack comes first, on the screen too
-                on_token(policy.not_mentioned(retrieval.coverage.not_covered) + "\n\n")
-            return policy.graded(self.engine.stream(question, retrieval, on_token), retrieval)
-        return policy.graded(self.engine.answer(question, retrieval), retrieval)
+                on_token(not_mentioned(retrieval.coverage.not_covered, lang) + "\n\n")
+            answer = policy.graded(self.engine.stream(question, retrieval, on_token), retrieval)
+        else:
+            answer = policy.graded(self.engine.answer(question, retrieval), retrieval)
+        return in_language(answer, lang, retrieval)
 
     def ask(
         self,

@@ -69,6 +69,6 @@ class RagRetriever(BaseRetriever):
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         retrieval = self.assistant.retrieve(clean_question(query), self.k, self.filters or None)
-        if self.refuse and not policy.addresses(retrieval, self.assistant.floor):
+        if self.refuse and not policy.addresses(retrieval):
             return []
         return [to_document(n, hit) for n, hit in enumerate(retrieval.hits, 1)]

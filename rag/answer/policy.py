@@ -22,12 +22,12 @@ COUNT_ASK = re.compile(
 )  # or: this share of the question's words appears in the top passages
 
 
-def addresses(retrieval: Retrieval, floor: float = RELEVANCE_FLOOR) -> bool:
+def addresses(retrieval: Retrieval) -> bool:
     """Whether the sources speak to the question at all (else every engine refuses)."""
-    return grade(retrieval, floor) != "none"
+    return grade(retrieval) != "none"
 
 
-def grade(retrieval: Retrieval, floor: float = RELEVANCE_FLOOR) -> str:
+def grade(retrieval: Retrieval) -> str:
     """How far the sources cover the question: "full", "partial" (see `not_covered`) or "none".
 
     None when no passage is near the question, or when what it names is absent from the sources and no
@@ -38,7 +38,7 @@ def grade(retrieval: Retrieval, floor: float = RELEVANCE_FLOOR) -> str:
     if not retrieval.hits or not found.on_topic:
         return "none"
     exact = any(h.exact for h in retrieval.hits)
-    near = exact or found.cited or retrieval.best >= floor or found.term_coverage >= KEYWORD_EVIDENCE
+    near = exact or found.cited or retrieval.best >= retrieval.floor or found.term_coverage >= KEYWORD_EVIDENCE
     if not near or (found.uncovered and not retrieval.hits[0].exact):
         return "none"
     return "partial" if found.not_covered else "full"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.citations import markers, plain
 from rag.core import sentences
+from rag.core.language import say
 from rag.core.records import Answer, Citation
 from rag.index.keyword import tokens
 from rag.retrieve.hybrid import Retrieval
@@ -225,7 +226,7 @@ def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None =
     if uncited:
         what = f"{uncited} sentences of the answer cite" if uncited > 1 else "1 sentence of the answer cites"
         answer.warnings.append(f"{what} no passage")
-    answer.verification = f"{supported} of {checked} citations verified"
+    answer.verification = say("verified", answer.language, n=supported, m=checked)
     if not supported:
         return _withheld(answer, retrieval, checked)
     return answer
@@ -237,7 +238,7 @@ def _withheld(answer: Answer, retrieval: Retrieval, checked: int) -> Answer:
 
     why = f"none of its {checked} citations is supported" if checked else "it cites no passage"
     answer.warnings.append(f"the answer was withheld because {why}")
-    answer.answer = REFUSAL
+    answer.answer = REFUSAL if answer.language == "en" else say("refusal", answer.language)
     answer.refused = True
     answer.citations = citations_for(retrieval.hits[:3], verified=False)
     return answer

@@ -41,6 +41,19 @@ class Instrument:
 
     docs: tuple[str, ...]
     mentions: str  # a lower-case regular expression
+    units: str | None = None  # "Section" for a statute: its "статья 45", "madde 45", "article 45" is Section 45
+
+
+PINPOINT_KINDS = ("Article", "Section", "Principle", "Recital", "Guideline", "Schedule")
+
+
+@dataclass(frozen=True)
+class Provision:
+    """A provision word of another language ("статья", "maddə") and the English pinpoint kind it stands for."""
+
+    kind: str  # one of PINPOINT_KINDS
+    before: tuple[str, ...]  # patterns written before the number: "статья 26"
+    after: tuple[str, ...] = ()  # and after it: "26-cı maddəsi", "26. madde"
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one loaded file, one record
@@ -58,6 +71,7 @@ class Knowledge:
     instrument_names: tuple[str, ...]
     follow_up_places: tuple[str, ...]
     domain: tuple[str, ...]
+    provisions: tuple[Provision, ...] = ()
     source: str = ""
 
     @cached_property
@@ -157,13 +171,26 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         mentions = _pattern(str(entry.get("mentions", "")), where)
         if not docs or not mentions:
             raise KnowledgeError(f"{where}: every instrument needs docs and a mentions pattern")
-        instruments.append(Instrument(docs, mentions))
+        units = entry.get("units")
+        if units is not None and units not in PINPOINT_KINDS:
+            raise KnowledgeError(f"{where}: units {units!r} of {docs[0]} is not one of {', '.join(PINPOINT_KINDS)}")
+        instruments.append(Instrument(docs, mentions, units))
     aliases: list[tuple[str, str]] = []
     for entry in _list(data, "aliases", where, dict):
         pattern = _pattern(str(entry.get("pattern", "")), where)
         if any(p == pattern for p, _ in aliases):
             raise KnowledgeError(f"{where}: the alias {pattern!r} is given twice; keep one")
         aliases.append((pattern, str(entry.get("expansion", ""))))
+    provisions = []
+    for entry in _list(data, "provisions", where, dict) if "provisions" in data else []:
+        kind = str(entry.get("kind", ""))
+        if kind not in PINPOINT_KINDS:
+            raise KnowledgeError(f"{where}: provision kind {kind!r} is not one of {', '.join(PINPOINT_KINDS)}")
+        before = tuple(_pattern(str(p), where) for p in entry.get("before") or [])
+        after = tuple(_pattern(str(p), where) for p in entry.get("after") or [])
+        if not before and not after:
+            raise KnowledgeError(f"{where}: the {kind} provision words need a 'before' or an 'after' list of patterns")
+        provisions.append(Provision(kind, before, after))
     knowledge = Knowledge(
         jurisdictions=jurisdictions,
         commentary=str(data.get("commentary", "")),
@@ -176,6 +203,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         instrument_names=tuple(_pattern(p, where) for p in _list(data, "instrument_names", where)),
         follow_up_places=tuple(_pattern(p, where) for p in _list(data, "follow_up_places", where)),
         domain=tuple(_list(data, "domain", where)),
+        provisions=tuple(provisions),
         source=where,
     )
     if knowledge.commentary not in jurisdictions:

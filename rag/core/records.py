@@ -131,6 +131,8 @@ class Answer:
     verification: str | None = None  # "N of M citations verified"
     coverage: str = "full"  # "full" | "partial" | "none" (refused)
     not_covered: list[str] = field(default_factory=list)  # what the sources do not address, as the user wrote it
+    language: str = "en"  # of the question (or --lang): the answer's own words are in it, the quotes are not
+    quotes_language: str | None = None  # the quoted passages' language, when it is not the answer's
 
     def __post_init__(self) -> None:
         if self.refused:
@@ -144,6 +146,7 @@ class Answer:
             "coverage": self.coverage,
             "not_covered": list(self.not_covered),
             "engine": self.engine,
+            "language": self.language,
             "citations": [c.as_dict() for c in self.citations],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
@@ -151,6 +154,8 @@ class Answer:
             data["warnings"] = list(self.warnings)
         if self.verification is not None:
             data["verification"] = self.verification
+        if self.quotes_language is not None:
+            data["quotes_language"] = self.quotes_language
         return data
 
     @classmethod
@@ -167,6 +172,8 @@ class Answer:
             verification=data.get("verification"),
             coverage=data.get("coverage", "none" if data["refused"] else "full"),
             not_covered=list(data.get("not_covered", [])),
+            language=str(data.get("language") or "en"),
+            quotes_language=data.get("quotes_language"),
         )
 
 

@@ -29,11 +29,7 @@ COMMANDS = (
     "/help, /sources, /open N, /filter KEY=VALUE|off, /engine [extractive], /case [TEXT|clear], /save FILE, "
     "/clear, /quit"
 )
-HELP = f"""Ask a question in plain words; every answer cites its sources by number.
-Follow-ups such as "And under the EU Directive?" carry the subject of the previous question;
-the question actually searched for is shown dimmed when it differs from what you typed.
-
-  /help               this help
+HELP_COMMANDS = f"""  /help               this help
   /sources            the last answer's sources with their full quotes
   /open N             the whole passage behind source N, with its place in the document and its file
   /filter KEY=VALUE   search only matching passages (several allowed; keys: doc, jurisdiction, type,
@@ -49,6 +45,15 @@ Enter sends the question. For several lines, end a line with a backslash, or pre
 Up and down arrows recall earlier questions. Ctrl-C while an answer is being searched cancels it;
 Ctrl-C at the prompt clears the line.
 Commands: {COMMANDS}"""
+
+
+def help_text(lang: str | None = None) -> str:
+    """/help: what the chat does in the user's language, then its commands (their names are the same in all)."""
+    from rag.core.language import say
+
+    return f"{say('help_intro', lang)}\n\n{HELP_COMMANDS}"
+
+
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 
 
@@ -196,8 +201,13 @@ class Chat:
     def cmd_case(self, args: tuple[str, ...]) -> None:
         self.cases.command(args)
 
+    @property
+    def language(self) -> str | None:
+        """The chat's language: the `lang` setting, else the last question's."""
+        return self.settings.lang or (self.last.language if self.last is not None else None)
+
     def cmd_help(self, args: tuple[str, ...]) -> None:
-        self.say(HELP)
+        self.say(help_text(self.language))
 
     def cmd_sources(self, args: tuple[str, ...]) -> None:
         from rag.faces.chat_render import show_sources
@@ -344,6 +354,7 @@ def welcome(settings: Settings, assistant: Assistant, console: Console) -> None:
     from rich.text import Text
 
     from rag.core.errors import EmptyIndex
+    from rag.core.language import say
     from rag.index import store
     from rag.index.catalog import list_sources
 
@@ -358,7 +369,7 @@ def welcome(settings: Settings, assistant: Assistant, console: Console) -> None:
         f" · engine {assistant.engine.name} · {privacy_note(settings)}"
     )
     console.print(line)
-    console.print(Text("Type a question, /help for commands, Ctrl-D to quit.", style="dim"))
+    console.print(Text(say("welcome", settings.lang), style="dim"))
 
 
 def run_chat(settings: Settings) -> None:

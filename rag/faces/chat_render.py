@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer, Citation
-from rag.faces.render import short_quote
+from rag.faces.render import not_verified, preamble, short_quote, sources_heading
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +24,7 @@ class Exchange:
     filters: dict[str, str] = field(default_factory=dict)
 
 
-def source_line(c: Citation, refused: bool = False) -> Text:
+def source_line(c: Citation, refused: bool = False, flag: str = "NOT VERIFIED") -> Text:
     """One compact line: [n] pinpoint, title (citation) — path, flagged when not verified."""
     from rich.text import Text
 
@@ -33,7 +33,7 @@ def source_line(c: Citation, refused: bool = False) -> Text:
     line.append(source_name(c))
     line.append(f" — {c.path}", style="dim")
     if not c.verified and not refused:
-        line.append("  NOT VERIFIED", style="bold red")
+        line.append(f"  {flag}", style="bold red")
     return line
 
 
@@ -53,15 +53,16 @@ def show_answer(console: Console, answer: Answer, streamed: bool = False) -> Non
     """The answer (unless its tokens were already printed as they arrived), then its sources."""
     from rich.text import Text
 
+    for line in preamble(answer):
+        console.print(Text(line, style="dim"))
     if not streamed:
         console.print(answer_line(answer))
     else:
         console.print()
     if answer.citations:
-        heading = "Nearest sources (none answers the question):" if answer.refused else "Sources:"
-        console.print(Text(heading, style="bold"))
+        console.print(Text(sources_heading(answer) + ":", style="bold"))
         for c in answer.citations:
-            console.print(source_line(c, answer.refused))
+            console.print(source_line(c, answer.refused, not_verified(answer)))
     for warning in answer.warnings:
         console.print(Text(f"! {warning}", style="red"))
     footer = [
@@ -113,11 +114,11 @@ def transcript_markdown(exchanges: list[Exchange], header: dict[str, str]) -> st
             lines.extend([f"*Searched for:* {ex.standalone}", ""])
         if ex.filters:
             lines.extend(["*Filters:* " + ", ".join(f"{k}={v}" for k, v in ex.filters.items()), ""])
-        for paragraph in ex.answer.answer.splitlines():
+        for paragraph in [*preamble(ex.answer), *ex.answer.answer.splitlines()]:
             if paragraph.strip():
                 lines.extend([paragraph, ""])
         if ex.answer.citations:
-            lines.append("**Nearest sources (none answers the question)**" if ex.answer.refused else "**Sources**")
+            lines.append(f"**{sources_heading(ex.answer)}**")
             lines.append("")
         for c in ex.answer.citations:
             flag = " **(not verified)**" if not c.verified and not ex.answer.refused else ""

@@ -15,6 +15,7 @@ from rag.faces.assess_cmd import assess as assess_command
 from rag.faces.common import (
     ConfigOpt,
     JsonOpt,
+    LangOpt,
     LlmOpt,
     QuietOpt,
     VerboseOpt,
@@ -136,6 +137,7 @@ def ask(
         typer.Option("--where", help="Filter: KEY=VALUE (doc, jurisdiction, type, language, citation, pinpoint)."),
     ] = None,
     llm: LlmOpt = None,
+    lang: LangOpt = None,
     json_out: JsonOpt = False,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
@@ -148,7 +150,7 @@ def ask(
 
     with user_errors():
         filters = parse_filters(where)
-        assistant = Assistant(settings(k=k, llm=llm), on_wait=note)
+        assistant = Assistant(settings(k=k, llm=llm, lang=lang), on_wait=note)
         answer = assistant.ask(question, k, filters)
     detail("timings: " + ", ".join(f"{step} {ms:.0f} ms" for step, ms in answer.timings_ms.items()))
     typer.echo(render.to_json(answer.as_dict()) if json_out else render.answer_text(answer))
@@ -183,6 +185,7 @@ def sources(
 )
 def chat(
     llm: LlmOpt = None,
+    lang: LangOpt = None,
     config_file: ConfigOpt = None,
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
@@ -191,7 +194,7 @@ def chat(
     from rag.faces.chat import run_chat
 
     with user_errors():
-        run_chat(settings(llm=llm))
+        run_chat(settings(llm=llm, lang=lang))
 
 
 @app.command(

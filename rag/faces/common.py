@@ -15,6 +15,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 LlmOpt = Annotated[
     str | None, typer.Option("--llm", help="LLM engine, e.g. ollama:MODEL (default: RAG_LLM, else extractive).")
 ]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang",
+        metavar="ru|az|tr|fr|en",
+        help="Answer in this language (default: RAG_LANG, the config's lang, else the question's). Quotes stay "
+        "in their source's language.",
+    ),
+]
 
 
 _invocation: dict[str, Any] = {}  # the common options of the command line being run, and its root context

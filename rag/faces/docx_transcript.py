@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.core.labels import coverage_note, source_name
 from rag.core.records import Answer
+from rag.faces.render import not_verified, preamble, sources_heading
 
 if TYPE_CHECKING:
     from docx.document import Document
@@ -46,7 +47,7 @@ def _run(paragraph: Any, text: str, bold: bool = False, italic: bool = False, co
 
 def _answer(document: Document, answer: Answer) -> None:
     """The answer's paragraphs (with their [n] markers), warnings, then its numbered sources with quotes."""
-    for para in answer.answer.splitlines():
+    for para in [*preamble(answer), *answer.answer.splitlines()]:
         if para.strip():
             _run(document.add_paragraph(), para.strip(), italic=answer.refused)
     for warning in answer.warnings:
@@ -55,12 +56,12 @@ def _answer(document: Document, answer: Answer) -> None:
         _run(document.add_paragraph(), note, italic=True)
     if not answer.citations:
         return
-    document.add_heading("Nearest sources (none answers the question)" if answer.refused else "Sources", level=2)
+    document.add_heading(sources_heading(answer), level=2)
     for c in answer.citations:
         line = document.add_paragraph()
         _run(line, f"[{c.n}] {source_name(c)}", bold=True)
         if not c.verified and not answer.refused:
-            _run(line, " [NOT VERIFIED]", bold=True, color=RED)
+            _run(line, f" [{not_verified(answer)}]", bold=True, color=RED)
         _run(document.add_paragraph(), f"{c.path} · relevance {c.score:.2f}", color=GREY)
         document.add_paragraph(" ".join(c.quote.split()), style="Quote")
 

@@ -87,7 +87,7 @@ def build_server(shared: SharedAssistant) -> MCPServer:
         with _tool_errors():
             retrieval = shared.search(query, check_k(k), check_where(where))
         passages = [c.as_dict() for c in citations_for(retrieval.hits)]
-        return {"query": query, "relevant": policy.addresses(retrieval, shared.assistant.floor), "passages": passages}
+        return {"query": query, "relevant": policy.addresses(retrieval), "passages": passages}
 
     @server.tool(annotations=read_only)
     def ask(question: str, k: int | None = None, where: dict[str, str] | None = None) -> dict[str, Any]:

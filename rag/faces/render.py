@@ -8,6 +8,7 @@ from typing import Any
 
 from rag.answer.citations import plain
 from rag.core.labels import coverage_note, source_name
+from rag.core.language import name, say
 from rag.core.records import Answer, Citation, IngestReport, SourceInfo
 
 
@@ -24,12 +25,33 @@ def short_quote(text: str, width: int = 240) -> str:
     return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + " …"
 
 
+def sources_heading(answer: Answer) -> str:
+    """ "Sources", or "Nearest sources (none answers the question)" for a refusal, in the answer's language."""
+    return say("nearest_sources" if answer.refused else "sources", answer.language)
+
+
+def not_verified(answer: Answer) -> str:
+    return say("not_verified", answer.language)
+
+
+def preamble(answer: Answer) -> list[str]:
+    """The lines before an answer's quotes: a lead-in when it is not in English, and the quotes' language when
+    it differs from the answer's ("The quoted passages are in English.")."""
+    if answer.refused:
+        return []
+    lines = [say("lead_in", answer.language)] if answer.language != "en" else []
+    if answer.quotes_language:
+        source = name(answer.quotes_language, answer.language)
+        lines.append(say("quotes_language", answer.language, source_language=source))
+    return lines
+
+
 def answer_text(answer: Answer, full_quotes: bool = False) -> str:
     """Plain text: the answer, then the numbered sources with quotes and paths."""
-    lines = [plain(answer.answer), ""]
-    lines.append("Nearest sources (none answers the question):" if answer.refused else "Sources:")
+    lines = [*preamble(answer), plain(answer.answer), ""]
+    lines.append(sources_heading(answer) + ":")
     for c in answer.citations:
-        mark = "" if c.verified or answer.refused else "  [NOT VERIFIED]"
+        mark = "" if c.verified or answer.refused else f"  [{not_verified(answer)}]"
         lines.append(f"{citation_heading(c)}{mark}")
         quote = " ".join(c.quote.split()) if full_quotes else short_quote(c.quote)
         lines.extend(textwrap.wrap(f"“{quote}”", width=100, initial_indent="    ", subsequent_indent="    "))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.core.errors import ScriptError
+from rag.core.language import LANGUAGES
 from rag.core.records import Answer
 
 if TYPE_CHECKING:
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
     from rag.assess.records import Assessment
 
-TOP_KEYS = ("title", "audience", "questions")
+TOP_KEYS = ("title", "audience", "language", "questions")
 QUESTION_KEYS = ("ask", "case", "forum", "expect", "note", "where", "k")
 EXPECT_KEYS = ("cite", "mention")
 MAX_ASK_CHARS = 4000  # rag.assistant.MAX_QUESTION_CHARS, checked before any model loads
@@ -48,6 +49,7 @@ class Script:
     title: str
     audience: str | None
     questions: tuple[Question, ...]
+    language: str | None = None  # the answers' own words in it (quotes stay in their sources' language)
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,9 @@ def parse_script(path: Path) -> tuple[Script | None, list[Problem]]:
     if "title" not in top:
         v.fail(root, "the script has no 'title'; add title: \"...\" (it heads the transcript)")
     audience = v.text(top["audience"][1], "'audience'", "audience: judges") if "audience" in top else None
+    language = v.text(top["language"][1], "'language'", "language: ru") if "language" in top else None
+    if language is not None and language not in LANGUAGES:
+        v.fail(top["language"][1], f"'language' is {language!r}; use one of {', '.join(LANGUAGES)}")
     questions: list[Question] = []
     if "questions" not in top:
         v.fail(root, "the script has no 'questions'; add questions: with a list of '- ask: ...'")
@@ -314,7 +319,7 @@ def parse_script(path: Path) -> tuple[Script | None, list[Problem]]:
                 questions.append(q)
     if v.problems or title is None:
         return None, sorted(v.problems, key=lambda p: p.line)
-    return Script(path, title, audience, tuple(questions)), []
+    return Script(path, title, audience, tuple(questions), language), []
 
 
 def load_script(path: Path) -> Script:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from rag.faces.common import ConfigOpt, LlmOpt, QuietOpt, VerboseOpt, examples
+from rag.faces.common import ConfigOpt, LangOpt, LlmOpt, QuietOpt, VerboseOpt, examples
 
 if TYPE_CHECKING:
     from rag.faces.script import Question, Result, Script
@@ -93,6 +93,7 @@ def run(
     ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run in the same --out.")] = False,
     llm: LlmOpt = None,
+    lang: LangOpt = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a machine-readable summary.")] = False,
     formats: Annotated[
         list[Format] | None,
@@ -115,7 +116,8 @@ def run(
     with user_errors():
         parsed = load_script(script)
         prepare_output(out_dir, resume)
-        assistant = Assistant(settings(llm=llm), on_wait=note)
+        # The answers' language: --lang, the script's `language:`, RAG_LANG or the config, else each question's.
+        assistant = Assistant(settings(llm=llm, lang=lang or parsed.language), on_wait=note)
         try:
             with _progress(enabled=sys.stderr.isatty() and not is_quiet()) as on_question:
                 results = run_session(parsed, assistant, out_dir, resume, on_question, CaseReader(assistant))

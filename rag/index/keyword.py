@@ -8,6 +8,7 @@ import re
 import shutil
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from rag.core.config import Settings
@@ -102,10 +103,67 @@ _STOP = set(
         "also",
     ]
 )
+# Other languages' function words (ru, az, tr, fr): as in English, they say nothing about a passage.
+_FOREIGN_STOP = (
+    "и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от "
+    "меня еще нет о из ему теперь когда даже ну вдруг ли если уже или ни быть был него до вас нибудь опять уж "
+    "вам ведь там потом себя ничего ей может они тут где есть надо ней для мы тебя их чем была сам чтоб без "
+    "будто чего раз тоже себе под будет ж тогда кто этот того потому этого какой совсем ним здесь этом один "
+    "почти мой тем чтобы нее сейчас были куда зачем всех никогда можно при наконец два об другой хоть после "
+    "над больше тот через эти нас про всего них какая много разве три эту моя впрочем хорошо свою этой перед "
+    "иногда лучше чуть том нельзя такой им более всегда конечно всю между является ли либо также каким какие "
+    "ve veya ile bir bu da de için mi mı mu mü ne ki gibi daha çok en olan olarak ya şu o ama hem her hangi "
+    "nasıl neden hiç sadece kadar göre dair değil mı midir midir mıdır edilir edilmesi olup "
+    "və ya ilə bir bu da də üçün mi mı mu mü nə ki kimi daha çox ən olan olaraq o amma hər hansı necə niyə "
+    "yalnız qədər görə deyil edilir edilməsi "
+    "le la les un une des du de et ou en au aux ce ces cette est sont pour par sur dans que qui quoi quel quelle "
+    "quels quelles il elle ils elles on ne pas plus se sa son ses leur leurs avec sans être été peut doit "
+    "lorsque si y à"
+)
 GENERATION_KEY = "keyword_generation"
+TOKENIZER = "2"  # saved keyword indexes made with another tokenizer are rebuilt (ids.json records it)
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_TURKIC = re.compile(r"[əğşçöü]")  # Azerbaijani and Turkish letters (ı is folded to i below)
+_FOLD = str.maketrans({"ı": "i", "’": "'", "ё": "е"})
+
+
+def fold(text: str) -> str:
+    """Lower case the same way for every language: I, İ, ı and i are one letter (a Turkish question typed on
+    another keyboard, or Python's default lower() of İ, would otherwise miss), ё is е."""
+    import unicodedata
+
+    text = unicodedata.normalize("NFC", text).replace("İ", "i").replace("I", "i")
+    return text.lower().replace("i\u0307", "i").translate(_FOLD)
+
+
+def _plain(word: str) -> str:
+    """A Latin word without its accents (pénal is penal, Zoletić Zoletic): questions are often typed without."""
+    import unicodedata
+
+    if word.isascii():
+        return word
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+
+
+_STOP |= {fold(w) for w in _FOREIGN_STOP.split()}
+
+
+@lru_cache(maxsize=4)
+def _snowball(language: str) -> Any:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer(language)
 
 
 def _stem(word: str) -> str:
+    """Russian words by the Snowball stemmer, Azerbaijani and Turkish ones by the Turkish one, the rest by a
+    light English suffix rule (French plurals end the same way)."""
+    if _CYRILLIC.search(word):
+        return str(_snowball("russian").stemWord(word))
+    if _TURKIC.search(word):
+        return str(_snowball("turkish").stemWord(word))
+    word = _plain(word)
     for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)] + keep
@@ -113,8 +171,8 @@ def _stem(word: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-cased, stop-worded, lightly stemmed words; numbers kept (26, 45, 7101)."""
-    words = re.findall(r"[a-z0-9]+", text.lower().replace("’", "'"))
+    """Folded, stop-worded, lightly stemmed words of any script; numbers kept (26, 45, 7101)."""
+    words = re.findall(r"[^\W_]+", fold(text))
     return [_stem(w) for w in words if w not in _STOP and (len(w) > 1 or w.isdigit())]
 
 
@@ -209,7 +267,7 @@ def _save(settings: Settings, index: KeywordIndex) -> None:
     tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     index.model.save(str(tmp / "bm25"), show_progress=False)
-    state = {"generation": index.generation, "ids": index.ids, "metas": index.metas}
+    state = {"generation": index.generation, "tokenizer": TOKENIZER, "ids": index.ids, "metas": index.metas}
     (tmp / "ids.json").write_text(json.dumps(state))
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
@@ -250,7 +308,7 @@ def load(settings: Settings, collection: Any) -> KeywordIndex:
     folder = _folder(settings)
     try:
         saved = json.loads((folder / "ids.json").read_text())
-        if saved["generation"] == wanted and wanted:
+        if saved["generation"] == wanted and wanted and saved.get("tokenizer") == TOKENIZER:
             model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
             return KeywordIndex(ids=saved["ids"], model=model, generation=wanted, metas=saved["metas"])
     except (OSError, ValueError, KeyError):

@@ -12,6 +12,7 @@ from rag.core.errors import BadFilter, EmptyIndex
 from rag.core.knowledge import load as load_knowledge
 from rag.core.records import Hit
 from rag.index import store
+from rag.index.embed import MODELS, model_for
 from rag.index.schema import chunk_from
 from rag.retrieve import coverage
 from rag.retrieve.coverage import Coverage
@@ -44,6 +45,8 @@ class Retrieval:
     query_vector: list[float] = field(default_factory=list)
     places: set[str] = field(default_factory=set)  # jurisdictions the facts are set in ("arrested in Leeds": UK)
     coverage: Coverage = field(default_factory=Coverage)  # set by Retriever.assess, apart from the ranking
+    # The relevance floor of the model that scored `best` (each model's score scale differs), or min_score.
+    floor: float = MODELS["minilm"].floor
 
     def local(self) -> Hit | None:
         """The best passage of the law of the place the facts are set in, if one was retrieved."""
@@ -138,7 +141,13 @@ class Retriever:
         # The law of the place is in point even when the question never names it.
         final = with_local_law(final, scored, places, k)
         return Retrieval(
-            hits=final, query_vector=list(qvec), best=best, parsed=parsed, candidates=scored, places=places
+            hits=final,
+            query_vector=list(qvec),
+            best=best,
+            parsed=parsed,
+            candidates=scored,
+            places=places,
+            floor=self.settings.min_score or model_for(self.settings.embeddings).floor,
         )
 
     def assess(self, question: str, retrieval: Retrieval) -> Coverage:
