@@ -20,7 +20,8 @@ SETS = ["gold", "heldout", "heldout2", "heldout3", "heldout4", "bench2", "multil
 @pytest.mark.parametrize("name", SETS)
 def test_gold_set_is_well_formed(name: str) -> None:
     items = load_gold(GOLD.with_name(f"{name}.jsonl"))
-    assert len(items) >= 30 and sum(not i.answerable for i in items) >= 8
+    # heldout2 has 7 since k033 turned out answered by the second edition (relabelled blind, 2026-12-01).
+    assert len(items) >= 30 and sum(not i.answerable for i in items) >= 7
     docs = {p.stem for p in (REPO / "corpus").rglob("*.md") if p.name != "README.md"}
     for item in items:
         assert all(e.doc in docs for e in item.expected), item.id

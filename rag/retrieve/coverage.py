@@ -169,8 +169,10 @@ def on_topic(question: str, knowledge: Knowledge | None = None) -> bool:
     """Whether the question uses any of the field's words or cites anything (football scores do not)."""
     if _REFERENCE.search(question):
         return True
-    words = re.findall(r"[a-z][a-z.\-]*", question.lower())
-    domain = (knowledge or load_knowledge()).domain
+    from rag.index.keyword import fold
+
+    words = re.findall(r"[^\W\d_][\w.\-]*", fold(question))  # any script: the field's words in ru/az/tr/fr too
+    domain = tuple(fold(d) for d in (knowledge or load_knowledge()).domain)
     return any(w.startswith(domain) for w in words)
 
 
@@ -258,7 +260,11 @@ def not_held(
         """A neighbour named with a missing word: plain ('just'), a letter ('T') or missing too ('resist')."""
         return len(word) == 1 or ask_parts.rarity(word) < PLAIN_NEIGHBOUR or not _term_held(word, vocabulary, contains)
 
-    for ask in ask_parts.extract(question):
+    from rag.core.language import detect
+
+    # A question in another language than the sources' is judged on its references, years and named things:
+    # its words are not the English vocabulary's, and the cross-lingual embedding carries their meaning.
+    for ask in ask_parts.extract(question) if detect(question) == "en" else []:
         if ask.kind == "term" and knowledge is not None and _aliased(ask.text, knowledge):
             continue  # 'MSA', 'THB': the knowledge data spells them out
         if ask.kind == "term" and ask.weight >= TERM_WEIGHT and not _term_held(ask.text, vocabulary, contains):

@@ -160,6 +160,14 @@ class Retriever:
             knowledge=self.knowledge,
             share=self.keywords.share,
         )
+        # A provision the question names, in any language the knowledge data reads ('статья 127.1'), that no
+        # passage states: its number is what the sources lack.
+        stored = {str(m.get("pinpoint")) for m in self.keywords.metas if m.get("pinpoint")}
+        for wanted in retrieval.parsed.pinpoints:
+            if any(h.exact for h in retrieval.hits) or any(pp.matches(wanted, p) for p in stored):
+                continue
+            if wanted.casefold() not in (g.casefold() for g in retrieval.coverage.not_covered):
+                retrieval.coverage.not_covered.append(wanted)
         return retrieval.coverage
 
     def _local_law(
