@@ -158,11 +158,6 @@ def test_an_azerbaijani_question_is_answered_from_article_26_in_azerbaijani_word
     assert answer.verification is not None and answer.verification.endswith("yoxlanılıb")
 
 
-@pytest.mark.xfail(
-    reason="rag/retrieve/coverage.on_topic reads only a-z words, so a Cyrillic question is off-topic; main's "
-    "coverage rewrite reads knowledge.domain, which now holds the Russian words",
-    strict=False,
-)
 def test_a_russian_question_is_answered_from_article_26_in_russian_words(
     mixed: tuple[Settings, dict[str, Found]],
 ) -> None:
