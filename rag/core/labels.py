@@ -39,4 +39,6 @@ def coverage_note(answer: Answer) -> str | None:
     """The line every face prints under a partial answer: how far the sources cover the question."""
     if answer.coverage != "partial":
         return None
-    return "Coverage: partial. Not in the indexed sources: " + "; ".join(answer.not_covered)
+    from rag.core.language import say
+
+    return say("coverage_partial", answer.language or "en", items="; ".join(answer.not_covered))
