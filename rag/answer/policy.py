@@ -16,10 +16,9 @@ REFUSAL = "The indexed sources do not address this."
 # Below this cosine similarity between the question and the best passage, the sources are taken not to
 # address the question (calibrated on tests/gold; see README "Refusals").
 RELEVANCE_FLOOR = 0.40
-KEYWORD_EVIDENCE = 0.75
-COUNT_ASK = re.compile(
-    r"(?:how many|how much|how long|number of|how often|what share|what percentage)\b"
-)  # or: this share of the question's words appears in the top passages
+KEYWORD_EVIDENCE = 0.75  # or: this share of the question's words appears in the top passages
+# A not_covered entry that is a figure asked for ("how many NRM referrals"): said as "give no figure for".
+COUNT_ASK = re.compile(r"(?:how many|how much|how long|number of|how often|what share|what percentage)\b")
 
 
 def addresses(retrieval: Retrieval) -> bool:
