@@ -235,10 +235,8 @@ def _load(path: Path, mtime: float) -> Pathways:
 
 def load(corpus: Path | None = None) -> Pathways:
     """The pathways file beside `corpus` if it has one, else the bench book's own; validated, cached."""
-    from rag.core.knowledge import packaged_corpus
+    from rag.core.knowledge import beside_corpus, packaged_corpus
 
-    for folder in (corpus, packaged_corpus()):
-        if folder is not None and (folder / FILE_NAME).is_file():
-            path = (folder / FILE_NAME).resolve()
-            return _load(path, path.stat().st_mtime)
+    if (path := beside_corpus(corpus, FILE_NAME)) is not None:
+        return _load(path, path.stat().st_mtime)
     raise PathwayError(f"no {FILE_NAME} beside the corpus in {corpus or packaged_corpus()}; reinstall rag")

@@ -239,10 +239,16 @@ def packaged_corpus() -> Path:
     return data_dir("corpus")
 
 
+def beside_corpus(corpus: Path | None, name: str) -> Path | None:
+    """The data file `name` beside `corpus` if it has one, else the bench book's own, else None."""
+    for folder in (corpus, packaged_corpus()):
+        if folder is not None and (folder / name).is_file():
+            return (folder / name).resolve()
+    return None
+
+
 def load(corpus: Path | None = None) -> Knowledge:
     """The knowledge file beside `corpus` if it has one, else the bench book's own; validated, cached."""
-    for folder in (corpus, packaged_corpus()):
-        if folder is not None and (folder / FILE_NAME).is_file():
-            path = (folder / FILE_NAME).resolve()
-            return _load(path, path.stat().st_mtime)
+    if (path := beside_corpus(corpus, FILE_NAME)) is not None:
+        return _load(path, path.stat().st_mtime)
     raise KnowledgeError(f"no {FILE_NAME} beside the corpus in {corpus or packaged_corpus()}; reinstall rag")

@@ -318,7 +318,7 @@ def mcp(
     verbose: VerboseOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Serve the tools search_sources, ask and get_passage to an MCP client over stdio."""
+    """Serve the tools search_sources, ask, get_passage and assess to an MCP client over stdio."""
     from rag.faces.mcp_server import serve_stdio
 
     with user_errors():
