@@ -87,7 +87,7 @@ def sample_corpus(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A RAG_HOME holding corpus/ indexed with the real MiniLM model (built once per run)."""
+    """A RAG_HOME holding corpus/ indexed with the real default model, e5 (built once per run)."""
     from rag.core.config import Settings
     from rag.ingest.pipeline import ingest
 

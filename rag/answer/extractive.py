@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -55,14 +54,6 @@ def _lexical(sentence: str, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in words) / total
 
 
-def _clean(sentence: str) -> str | None:
-    text = re.sub(r"^\s*(?:[-*•]|#+)\s*", "", sentence).strip()
-    text = " ".join(re.sub(r"\*\*|__|`", "", text).split())  # a hard-wrapped official text reads as one line
-    if text.startswith("|") or len(text) < 25:
-        return None
-    return text
-
-
 def _similar(a: str, b: str) -> bool:
     ta, tb = set(tokens(a)), set(tokens(b))
     return bool(ta and tb) and len(ta & tb) / len(ta | tb) > 0.6
@@ -101,7 +92,7 @@ def select(
     candidates = []
     for rank, hit in enumerate(relevant[: MAX_SOURCES + 1]):
         text = hit.chunk.text
-        found = [s for a, b in sentences.split(text) if (s := _clean(text[a:b]))]
+        found = sentences.quotable(text)
         if found:
             candidates.append(_Candidate(hit, rank, found, [_lexical(s, weights) for s in found]))
     if embed is not None and retrieval.query_vector and candidates:
@@ -118,7 +109,7 @@ def select(
     named = bool(retrieval.parsed.pinpoints)
     if text_first is not None:  # a provision the question names, in its own words: quoted whole, first
         kept = [c for c in kept if c.hit is not text_first]
-        whole = [s for a, b in sentences.split(text_first.chunk.text) if (s := _clean(text_first.chunk.text[a:b]))]
+        whole = sentences.quotable(text_first.chunk.text)
         kept.insert(0, _Candidate(text_first, -1, whole, [top] * len(whole)))
     chosen: list[tuple[Hit, list[str]]] = []
     picked: list[str] = []

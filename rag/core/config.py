@@ -117,7 +117,7 @@ class Settings:
     chroma_url: str | None = None
     llm: str | None = None
     collection: str = "nonpunishment"
-    embeddings: str = "minilm"  # one of EMBEDDINGS; the index records which one built it
+    embeddings: str = "e5"  # one of EMBEDDINGS; the index records which one built it (bench/EMBEDDINGS.md: why e5)
     k: int = 5
     min_score: float = 0.0  # 0 means: use the calibrated floor in rag.retrieve
     lock_timeout: float = 120.0

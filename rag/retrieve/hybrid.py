@@ -31,6 +31,7 @@ from rag.retrieve.rank import (
 )
 
 CANDIDATES = 40  # per retriever, before fusion
+KEYWORD_READS = 0.5  # share of a question's words the index holds, at and above which keywords weigh fully
 MATERIALISED = 24  # fused candidates read back from the store (at least 4k)
 
 
@@ -106,8 +107,9 @@ class Retriever:
             for cid, s in self.keywords.search(parsed.text, CANDIDATES * 3)
             if allowed is None or cid in allowed
         ]
+        weight = keyword_weight(parsed.text, self.keywords.vocabulary)
         for rank, (cid, _) in enumerate(kw[:CANDIDATES]):
-            ranks[cid] = ranks.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+            ranks[cid] = ranks.get(cid, 0.0) + weight / (RRF_K + rank)
         exact, named = self._exact(parsed, allowed)
         hinted = set(parsed.doc_hints)
         for cid in ranks:
@@ -260,6 +262,21 @@ class Retriever:
             _KeyedHit(chunk=chunk_from(dict(meta or {}), doc or ""), score=0.0, dense=float(sim), key=cid)
             for cid, doc, meta, sim in zip(data["ids"], data["documents"], data["metadatas"], similarity, strict=True)
         ]
+
+
+def keyword_weight(question: str, vocabulary: set[str]) -> float:
+    """How far the keyword ranking is trusted: by the share of the question's words the indexed texts use.
+
+    A question in a language the documents are not written in ("Ulusal Koordinatör kimdir?" over English
+    notes) shares only names and numbers with them, so its keyword ranking is mostly noise; the dense
+    ranking, which crosses languages, then leads. At KEYWORD_READS or more the weight is full.
+    """
+    from rag.index.keyword import tokens
+
+    words = tokens(question)
+    if not words:
+        return 1.0
+    return min(1.0, sum(w in vocabulary for w in words) / len(words) / KEYWORD_READS) ** 2
 
 
 @dataclass(frozen=True)
