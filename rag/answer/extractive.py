@@ -27,7 +27,6 @@ AUTHORITY = {
 }
 MAX_SOURCES = 4
 MAX_SENTENCES = 7
-RELEVANT_MARGIN = 0.12  # passages this far below the best one are not quoted
 PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
 SENTENCE_SHARE = 0.75  # and a sentence when it scores this share
 LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with it
@@ -85,7 +84,7 @@ def select(
     """
     if not retrieval.hits:
         return []
-    floor = retrieval.best - RELEVANT_MARGIN
+    floor = retrieval.best - retrieval.model.margin
     local = retrieval.local()  # the law of the place the facts are set in is quoted even when it is worded apart
     relevant = [h for h in retrieval.hits if h.exact or h is local or (h.dense or 0.0) >= floor] or retrieval.hits[:1]
     weights = _weights(question, relevant)
@@ -99,7 +98,8 @@ def select(
         vectors = embed([s for c in candidates for s in c.sentences])
         it = iter(vectors)
         for c in candidates:
-            c.scores = [0.5 * _dot(retrieval.query_vector, next(it)) + 0.5 * lex for lex in c.scores]
+            stretch = retrieval.model.stretch
+            c.scores = [0.5 * stretch(_dot(retrieval.query_vector, next(it))) + 0.5 * lex for lex in c.scores]
     if not candidates:
         return []
     top = max(c.best for c in candidates)  # the shares below are of the best plain score

@@ -12,7 +12,7 @@ from rag.core.errors import BadFilter, EmptyIndex
 from rag.core.knowledge import load as load_knowledge
 from rag.core.records import Hit
 from rag.index import store
-from rag.index.embed import MODELS, model_for
+from rag.index.embed import MODELS, Model, model_for
 from rag.index.schema import chunk_from
 from rag.retrieve import coverage
 from rag.retrieve.coverage import Coverage
@@ -48,6 +48,7 @@ class Retrieval:
     coverage: Coverage = field(default_factory=Coverage)  # set by Retriever.assess, apart from the ranking
     # The relevance floor of the model that scored `best` (each model's score scale differs), or min_score.
     floor: float = MODELS["minilm"].floor
+    model: Model = MODELS["minilm"]  # the model that scored the hits: its score scale (margin, unrelated)
 
     def local(self) -> Hit | None:
         """The best passage of the law of the place the facts are set in, if one was retrieved."""
@@ -150,6 +151,7 @@ class Retriever:
             candidates=scored,
             places=places,
             floor=self.settings.min_score or model_for(self.settings.embeddings).floor,
+            model=model_for(self.settings.embeddings),
         )
 
     def assess(self, question: str, retrieval: Retrieval) -> Coverage:
