@@ -26,6 +26,13 @@ def test_vectors_come_back_as_saved_in_float32(cache: Path) -> None:
     assert (cache / "rag-nonpunishment" / "vectors" / "m-1.sqlite").is_file()
 
 
+def test_a_folder_may_be_chosen_for_them(cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_VECTOR_CACHE", str(tmp_path / "team-vectors"))
+    saved_vectors.save("m-1", ["text"], [[1.0]])
+    assert (tmp_path / "team-vectors" / "m-1.sqlite").is_file() and not cache.exists()
+    assert saved_vectors.load("m-1", ["text"]) == {"text": [1.0]}
+
+
 def test_only_texts_never_embedded_are_computed(cache: Path) -> None:
     calls: list[list[str]] = []
 

@@ -4,7 +4,8 @@ A text's vector depends only on the model and the text, so it can be kept: `rag 
 index (RAG_HOME) over the same corpus, and the sentences the extractive engine scores at every question all
 reuse what was computed once. One SQLite file per model version in the user's cache folder (beside the ONNX
 export); a file that cannot be read or written is skipped, never an error: the vectors are computed instead.
-`RAG_VECTOR_CACHE=0` turns it off (the benchmarks that time the model itself do).
+`RAG_VECTOR_CACHE=0` turns it off (the benchmarks that time the model itself do); `RAG_VECTOR_CACHE=/a/folder`
+keeps the vectors there instead.
 """
 
 from __future__ import annotations
@@ -21,13 +22,20 @@ _lock = threading.Lock()
 BATCH = 500  # keys per SELECT: under SQLite's bound-parameter limit
 
 
+def _setting() -> str:
+    return os.environ.get("RAG_VECTOR_CACHE", "").strip()
+
+
 def enabled() -> bool:
-    return os.environ.get("RAG_VECTOR_CACHE", "1").strip().lower() not in ("0", "off", "no", "false")
+    return _setting().lower() not in ("0", "off", "no", "false")
 
 
 def folder() -> Path:
     from platformdirs import user_cache_dir
 
+    chosen = _setting()
+    if chosen and chosen.lower() not in ("1", "on", "yes", "true"):
+        return Path(chosen).expanduser()
     return Path(user_cache_dir("rag-nonpunishment", appauthor=False)) / "vectors"
 
 
