@@ -19,7 +19,8 @@ def run(args: list[str], home: Path, timeout: int = 300) -> subprocess.Completed
 
 def test_ingest_then_ask_through_the_console_script(tmp_path: Path) -> None:
     home = tmp_path / "home"
-    ingested = run(["ingest", "--json"], home)
+    # A fresh machine embeds the corpus and its quoted sentences with e5 here: about 2 minutes idle.
+    ingested = run(["ingest", "--json"], home, timeout=900)
     assert ingested.returncode == 0, ingested.stderr
     assert json.loads(ingested.stdout)["chunks"] > 100
     asked = run(["ask", "Is the non-punishment provision of the CoE Convention binding?", "--json"], home)
