@@ -7,12 +7,14 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from rag.core.config import Settings
-from rag.index import locks, store
+from rag.index import locks, saved_scores, store
 
 _STOP = set(
     [
@@ -261,7 +263,8 @@ def _build(data: dict[str, Any], generation: str) -> KeywordIndex:
     return KeywordIndex(ids=list(data["ids"]), model=model, generation=generation, metas=metas)
 
 
-def _save(settings: Settings, index: KeywordIndex) -> None:
+def _save(settings: Settings, index: KeywordIndex, extra: Callable[[Path], None] | None = None) -> None:
+    """Write the index (and whatever extra writes into the new folder) in place of the old one, atomically."""
     folder = _folder(settings)
     _remove_leftovers(folder)
     tmp = folder.with_name(folder.name + f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
@@ -269,6 +272,8 @@ def _save(settings: Settings, index: KeywordIndex) -> None:
     index.model.save(str(tmp / "bm25"), show_progress=False)
     state = {"generation": index.generation, "tokenizer": TOKENIZER, "ids": index.ids, "metas": index.metas}
     (tmp / "ids.json").write_text(json.dumps(state))
+    if extra is not None:
+        extra(tmp)
     old = folder.with_name(folder.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -289,10 +294,17 @@ def _remove_leftovers(folder: Any) -> None:
 
 def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
     """Rebuild from the store's own texts and stamp the collection, so every reader can tell."""
+    from rag.index import dense_snapshot
+
     data = store.get_all(collection, ["documents", "metadatas"])
     generation = uuid.uuid4().hex
     index = _build(data, generation)
-    _save(settings, index)
+    texts = [t or "" for t in data["documents"]]
+
+    def snapshot(folder: Path) -> None:  # the embedded store's read cache (rag.index.dense_snapshot)
+        dense_snapshot.write(folder, collection, index.ids, texts, generation)
+
+    _save(settings, index, None if settings.chroma_url else snapshot)
     meta = dict(collection.metadata or {})
     meta[GENERATION_KEY] = generation
     meta.pop("hnsw:space", None)
@@ -300,19 +312,31 @@ def rebuild(settings: Settings, collection: Any) -> KeywordIndex:
     return index
 
 
-def load(settings: Settings, collection: Any) -> KeywordIndex:
-    """The saved index when it matches the store's generation; rebuilt locally otherwise (team servers)."""
-    import bm25s
+def has_snapshot(settings: Settings) -> bool:
+    """Whether the saved index carries the embedded store's read cache (written by rebuild since it exists)."""
+    from rag.index import dense_snapshot
 
-    wanted = (collection.metadata or {}).get(GENERATION_KEY, "")
+    return settings.chroma_url is not None or (_folder(settings) / dense_snapshot.STATE).is_file()
+
+
+def load_saved(settings: Settings, generation: str) -> KeywordIndex | None:
+    """The saved index of that generation, read without the store; None when it is another or unreadable."""
     folder = _folder(settings)
     try:
         saved = json.loads((folder / "ids.json").read_text())
-        if saved["generation"] == wanted and wanted and saved.get("tokenizer") == TOKENIZER:
-            model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False)
-            return KeywordIndex(ids=saved["ids"], model=model, generation=wanted, metas=saved["metas"])
+        if saved["generation"] == generation and generation and saved.get("tokenizer") == TOKENIZER:
+            model = saved_scores.load(folder / "bm25")
+            return KeywordIndex(ids=saved["ids"], model=model, generation=generation, metas=saved["metas"])
     except (OSError, ValueError, KeyError):
         pass
+    return None
+
+
+def load(settings: Settings, collection: Any) -> KeywordIndex:
+    """The saved index when it matches the store's generation; rebuilt locally otherwise (team servers)."""
+    wanted = (collection.metadata or {}).get(GENERATION_KEY, "")
+    if (saved := load_saved(settings, wanted)) is not None:
+        return saved
     data = store.get_all(collection, ["documents", "metadatas"])
     index = _build(data, wanted)
     try:

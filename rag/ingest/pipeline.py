@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from rag.core.config import Settings
 from rag.core.errors import LoadError
 from rag.core.records import Chunk, IngestReport
-from rag.index import locks, store
+from rag.index import dense_snapshot, locks, store
 from rag.index.schema import chunk_metadata
 from rag.ingest.chunk import chunk_document, context_line
 from rag.ingest.discover import discover
@@ -170,6 +170,8 @@ def ingest(
     report = IngestReport()
     files = discover(roots, report.failed)  # links inside folders are listed, not followed
     with locks.write_lock(settings, wait=wait) as renew:
+        with storing(settings, "marking the index as being written"):
+            dense_snapshot.begin(settings)  # readers use Chroma until this ingest has committed everything
         if rebuild:
             store.drop(settings)
         else:
@@ -217,6 +219,7 @@ def ingest(
         with storing(settings, "updating the keyword index"):
             report.chunks = collection.count()
             _refresh_keywords(settings, collection, writer.changed)
+        dense_snapshot.done(settings)
     return report
 
 
@@ -226,8 +229,8 @@ def _refresh_keywords(settings: Settings, collection: Any, changed: bool) -> Non
 
     if not changed:
         current = keyword.load(settings, collection)
-        if set(current.ids) == set(store.get_all(collection, [])["ids"]):
-            return  # unchanged: readers' keyword caches stay valid
+        if set(current.ids) == set(store.get_all(collection, [])["ids"]) and keyword.has_snapshot(settings):
+            return  # unchanged: readers' keyword caches stay valid (an index from before the snapshot gets one)
     keyword.rebuild(settings, collection)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.core import pinpoint as pp
 from rag.core.config import Settings
@@ -29,6 +29,9 @@ from rag.retrieve.rank import (
     promote_exact,
     with_local_law,
 )
+
+if TYPE_CHECKING:
+    from rag.index.dense_snapshot import Snapshot
 
 CANDIDATES = 40  # per retriever, before fusion
 KEYWORD_READS = 0.5  # share of a question's words the index holds, at and above which keywords weigh fully
@@ -66,19 +69,56 @@ class Retriever:
         from rag.index.embed import make_embeddings
 
         self.settings = settings
-        self.client = store.open_client(settings)
-        self.collection = store.chunk_collection(self.client, settings)
-        if self.collection.count() == 0:
-            raise EmptyIndex(f"the index in {store.where(settings)} is empty; run `rag ingest` first")
+        self._client: Any = None
+        self._collection: Any = None
+        # The embedded store's read cache when it is current (rag.index.dense_snapshot): no chromadb import.
+        self.snapshot: Snapshot | None = self._current_snapshot()
+        if self.snapshot is None:
+            if self.collection.count() == 0:
+                raise EmptyIndex(f"the index in {store.where(settings)} is empty; run `rag ingest` first")
+            self.keywords = keyword.load(settings, self.collection)
         self.embeddings = make_embeddings(settings.embeddings)
-        self.keywords = keyword.load(settings, self.collection)
         self.knowledge = load_knowledge(settings.corpus)
+
+    def _current_snapshot(self) -> Snapshot | None:
+        """The current snapshot, with self.keywords set to its keyword index; None when Chroma must answer."""
+        from rag.index import dense_snapshot, keyword
+
+        wanted = model_for(self.settings.embeddings)
+        snapshot = dense_snapshot.open_current(self.settings, wanted.name, wanted.dimensions)
+        if snapshot is None:
+            return None
+        if getattr(self, "keywords", None) is not None and self.keywords.generation == snapshot.generation:
+            return snapshot
+        saved = keyword.load_saved(self.settings, snapshot.generation)
+        if saved is None or len(saved.ids) != len(snapshot.norms):
+            return None
+        self.keywords = saved
+        return snapshot
+
+    @property
+    def client(self) -> Any:
+        """The Chroma client, opened on first use (a question answered from the snapshot never needs it)."""
+        if self._client is None:
+            self._client = store.open_client(self.settings)
+        return self._client
+
+    @property
+    def collection(self) -> Any:
+        """The chunk collection, opened on first use."""
+        if self._collection is None:
+            self._collection = store.chunk_collection(self.client, self.settings)
+        return self._collection
 
     def refresh(self) -> None:
         """Pick up a newer ingest (the chat calls this between questions)."""
         from rag.index import keyword
 
-        self.collection = store.chunk_collection(self.client, self.settings)
+        self.snapshot = self._current_snapshot()
+        if self.snapshot is not None:
+            self._collection = None  # reopened (after that ingest) if a passage is asked of the store
+            return
+        self._collection = store.chunk_collection(self.client, self.settings)
         if (self.collection.metadata or {}).get(keyword.GENERATION_KEY) != self.keywords.generation:
             self.keywords = keyword.load(self.settings, self.collection)
 
@@ -204,7 +244,11 @@ class Retriever:
         def contains(text: str) -> bool:
             if not lowered:
                 lowered.extend(f"{h.chunk.meta.title} {h.chunk.meta.citation} {h.chunk.text}".lower() for h in hits)
-            return any(text.lower() in t for t in lowered) or store.contains(self.collection, text)
+            if any(text.lower() in t for t in lowered):
+                return True
+            if self.snapshot is not None:
+                return bool(self.snapshot.contains(text))
+            return store.contains(self.collection, text)
 
         return contains
 
@@ -221,11 +265,30 @@ class Retriever:
     def _dense(self, qvec: list[float], allowed: set[str] | None) -> dict[str, float]:
         """The nearest chunks, best first, with their cosine similarity (the store's space is cosine)."""
         n = min(CANDIDATES, len(self.keywords.ids) if allowed is None else len(allowed))
+        if self.snapshot is not None:
+            return self._dense_snapshot(qvec, allowed, max(n, 1))
         kwargs: dict[str, Any] = {"query_embeddings": [qvec], "n_results": max(n, 1), "include": ["distances"]}
         if allowed is not None:
             kwargs["ids"] = sorted(allowed)
         result: Any = self.collection.query(**kwargs)
         return {cid: 1.0 - float(d) for cid, d in zip(result["ids"][0], result["distances"][0], strict=True)}
+
+    def _dense_snapshot(self, qvec: list[float], allowed: set[str] | None, n: int) -> dict[str, float]:
+        """Exact nearest neighbours over the snapshot: one matrix product (10 ms at 100,000 chunks)."""
+        import numpy as np
+
+        assert self.snapshot is not None
+        ids = self.keywords.ids
+        rows = None
+        if allowed is not None:
+            position = self.snapshot.positions(ids)
+            rows = np.asarray(sorted(position[c] for c in allowed if c in position), dtype=np.int64)
+        sims = self.snapshot.cosines(qvec, rows)
+        n = min(n, len(sims))
+        top = np.argpartition(-sims, n - 1)[:n] if n < len(sims) else np.arange(len(sims))
+        top = top[np.argsort(-sims[top], kind="stable")]
+        chosen = top if rows is None else rows[top]
+        return {ids[int(i)]: float(sims[j]) for i, j in zip(chosen, top, strict=True)}
 
     def _exact(self, parsed: ParsedQuery, allowed: set[str] | None) -> tuple[list[str], bool]:
         """Chunks carrying a pinpoint the question names; True when it also names their instrument."""
@@ -255,6 +318,8 @@ class Retriever:
 
         if not ids:
             return []
+        if self.snapshot is not None:
+            return self._materialise_snapshot(ids, qvec)
         data: Any = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
         vectors = np.asarray(data["embeddings"], dtype=np.float32).reshape(len(data["ids"]), -1)
         query = np.asarray(qvec, dtype=np.float32)
@@ -263,6 +328,21 @@ class Retriever:
         return [
             _KeyedHit(chunk=chunk_from(dict(meta or {}), doc or ""), score=0.0, dense=float(sim), key=cid)
             for cid, doc, meta, sim in zip(data["ids"], data["documents"], data["metadatas"], similarity, strict=True)
+        ]
+
+    def _materialise_snapshot(self, ids: list[str], qvec: list[float]) -> list[Hit]:
+        """The hits from the snapshot's texts and vectors and the keyword index's metadata (as Chroma holds them)."""
+        import numpy as np
+
+        assert self.snapshot is not None
+        position = self.snapshot.positions(self.keywords.ids)
+        known = [c for c in ids if c in position]
+        rows = np.asarray([position[c] for c in known], dtype=np.int64)
+        similarity = self.snapshot.cosines(qvec, rows)
+        texts = self.snapshot.texts()
+        return [
+            _KeyedHit(chunk=chunk_from(dict(self.keywords.meta(cid)), texts[row]), score=0.0, dense=float(sim), key=cid)
+            for cid, row, sim in zip(known, rows.tolist(), similarity, strict=True)
         ]
 
 
