@@ -47,6 +47,10 @@ class Ask:
 @lru_cache(maxsize=4096)
 def zipf(word: str, lang: str = "en") -> float:
     """How common the word is in plain language (wordfreq's Zipf scale, 0 when unknown)."""
+    from rag.retrieve import zipf_table
+
+    if (figure := zipf_table.zipf(word, lang)) is not None:
+        return figure
     try:
         from wordfreq import zipf_frequency
     except ImportError:  # pragma: no cover - a dependency; without it every word weighs the same
