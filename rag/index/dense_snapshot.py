@@ -138,7 +138,7 @@ class Snapshot:
         scale = norms * (np.linalg.norm(query) or 1.0)
         return (vectors @ query) / np.where(scale == 0, 1.0, scale)
 
-    def contains(self, text: str) -> bool:
+    def holds(self, text: str) -> bool:
         """Whether some passage contains the text, as written or in lower case (as store.contains)."""
         if self._joined is None:
             self._joined = _SEP.join(self.texts())

@@ -299,7 +299,12 @@ def get_all(collection: Any, include: list[str]) -> dict[str, list[Any]]:
 
 
 def contains(collection: Any, text: str) -> bool:
-    """Whether some stored passage contains the text, as written or in lower case (a scan of the store's texts)."""
+    """Whether some stored passage contains the text, as written or in lower case (a scan of the store's texts).
+
+    The collection may be the embedded store's read cache (rag.index.dense_snapshot), which scans its own copy.
+    """
+    if callable(holds := getattr(collection, "holds", None)):
+        return bool(holds(text))
     return any(
         collection.get(where_document={"$contains": form}, limit=1, include=[])["ids"]
         for form in dict.fromkeys([text, text.lower()])

@@ -246,9 +246,7 @@ class Retriever:
                 lowered.extend(f"{h.chunk.meta.title} {h.chunk.meta.citation} {h.chunk.text}".lower() for h in hits)
             if any(text.lower() in t for t in lowered):
                 return True
-            if self.snapshot is not None:
-                return bool(self.snapshot.contains(text))
-            return store.contains(self.collection, text)
+            return store.contains(self.collection if self.snapshot is None else self.snapshot, text)
 
         return contains
 
