@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rag.core.config import Settings
+from rag.core.errors import IndexModelMismatch
 from rag.index import dense_snapshot, keyword
 from rag.ingest import pipeline
 from rag.ingest.pipeline import ingest
@@ -184,6 +185,12 @@ def test_a_snapshot_of_another_generation_is_not_used(tmp_path: Path, sample_cor
     assert Retriever(settings).snapshot is None
     state_file.write_text(json.dumps({**state, "model": "another model"}))
     assert Retriever(settings).snapshot is None
+    state_file.write_text(json.dumps(state))
+    assert Retriever(settings).snapshot is not None
+    collection = Retriever(settings).collection  # Chroma records another model for the collection:
+    collection.modify(metadata={**(collection.metadata or {}), "embedding_model": "multilingual-e5-small"})
+    with pytest.raises(IndexModelMismatch):
+        Retriever(settings)  # not the snapshot: Chroma's own check names the mismatch
 
 
 def test_an_index_without_a_snapshot_answers_and_the_next_ingest_adds_one(tmp_path: Path, sample_corpus: Path) -> None:

@@ -6,8 +6,8 @@ folder and so with the same generation. A reader uses them only when they are pr
 
 - no ingest is under way or was interrupted (ingest writes `COLLECTION.changing` before it touches Chroma
   and removes it last, after Chroma and the keyword index are both committed), and
-- the generation Chroma's own database records for the collection (read with the stdlib sqlite3) is the
-  snapshot's, and the snapshot was embedded with the configured model.
+- the generation and the model Chroma's own database records for the collection (read with the stdlib
+  sqlite3) are the snapshot's, and that model is the configured one.
 
 Otherwise (server mode, an index made before the snapshot, anything unexpected) the caller uses Chroma.
 """
@@ -90,21 +90,27 @@ def write(folder: Path, collection: Any, ids: list[str], texts: list[str], gener
     (folder / STATE).write_text(json.dumps(state))  # last: its presence says the rest is whole
 
 
-def stored_generation(settings: Settings) -> str | None:
-    """The keyword generation Chroma's database records for the collection; None when it cannot tell."""
+def stored_metadata(settings: Settings) -> dict[str, str]:
+    """The collection's metadata as Chroma's database records it (string and number values); {} when unreadable."""
     path = settings.store_dir / store.SQLITE
     if not path.is_file():
-        return None
+        return {}
     query = (
-        "SELECT m.str_value FROM collections c JOIN collection_metadata m ON m.collection_id = c.id "
-        "WHERE c.name = ? AND m.key = ?"
+        "SELECT m.key, COALESCE(m.str_value, m.int_value, m.float_value) FROM collections c "
+        "JOIN collection_metadata m ON m.collection_id = c.id WHERE c.name = ?"
     )
     try:
         with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=2)) as db:
-            rows = db.execute(query, (settings.collection, GENERATION_KEY)).fetchall()
+            ids = db.execute("SELECT COUNT(*) FROM collections WHERE name = ?", (settings.collection,)).fetchone()
+            rows = db.execute(query, (settings.collection,)).fetchall() if ids and ids[0] == 1 else []
     except sqlite3.Error:
-        return None
-    return str(rows[0][0]) if len(rows) == 1 and rows[0][0] else None
+        return {}
+    return {str(key): str(value) for key, value in rows if value is not None}
+
+
+def stored_generation(settings: Settings) -> str | None:
+    """The keyword generation Chroma's database records for the collection; None when it cannot tell."""
+    return stored_metadata(settings).get(GENERATION_KEY) or None
 
 
 @dataclass
@@ -156,7 +162,8 @@ def open_current(settings: Settings, model: str, dimensions: int) -> Snapshot | 
         state = json.loads((folder / STATE).read_text())
         if state.get("model") != model or int(state.get("dimensions", 0)) != dimensions or not state.get("count"):
             return None
-        if stored_generation(settings) != state.get("generation"):
+        recorded = stored_metadata(settings)  # Chroma's own record: this generation, embedded by this model
+        if recorded.get(GENERATION_KEY) != state.get("generation") or recorded.get(store.MODEL_KEY) != model:
             return None
         vectors = np.load(folder / VECTORS, mmap_mode="r")
         norms = np.load(folder / NORMS)
