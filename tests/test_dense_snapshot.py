@@ -224,3 +224,22 @@ def test_rag_ask_does_not_import_chromadb(hash_index: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Article 26" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_refresh_picks_up_a_newer_ingest_and_keeps_an_unchanged_snapshot(tmp_path: Path, sample_corpus: Path) -> None:
+    settings = _settings(tmp_path / "home", sample_corpus)
+    ingest(None, settings)
+    chat = Retriever(settings)
+    first = chat.snapshot
+    assert first is not None
+    chat.refresh()
+    assert chat.snapshot is first  # nothing changed: what it read stays
+    (sample_corpus / "new.md").write_text("---\ntitle: Kumquat note\njurisdiction: UK\n---\n# K\n\nKumquat law.\n")
+    ingest(None, settings)
+    chat.refresh()
+    assert chat.snapshot is not None and chat.snapshot.generation != first.generation
+    assert any("Kumquat" in h.chunk.text for h in chat.search("kumquat law").hits)
+    dense_snapshot.begin(settings)  # an ingest under way: the chat reads Chroma meanwhile
+    chat.refresh()
+    assert chat.snapshot is None
+    assert any("Kumquat" in h.chunk.text for h in chat.search("kumquat law").hits)

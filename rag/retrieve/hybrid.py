@@ -89,7 +89,8 @@ class Retriever:
         if snapshot is None:
             return None
         if getattr(self, "keywords", None) is not None and self.keywords.generation == snapshot.generation:
-            return snapshot
+            kept = getattr(self, "snapshot", None)  # the chat between questions: keep what it has read so far
+            return kept if kept is not None and kept.generation == snapshot.generation else snapshot
         saved = keyword.load_saved(self.settings, snapshot.generation)
         if saved is None or len(saved.ids) != len(snapshot.norms):
             return None
