@@ -20,7 +20,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rag.core.config import Settings
 from rag.index import store
@@ -121,6 +121,7 @@ class Snapshot:
     generation: str
     vectors: Any  # (n, d) float32, memory-mapped
     norms: Any  # (n,) float32
+    texts_file: BinaryIO  # opened when the snapshot was, read when a passage is first wanted
     _texts: list[str] | None = None
     _joined: str | None = None
     _position: dict[str, int] = field(default_factory=dict)
@@ -131,9 +132,19 @@ class Snapshot:
         return self._position
 
     def texts(self) -> list[str]:
+        """The passages' texts, read on first use from the file opened with the vectors (an ingest that
+        replaces the folder meanwhile does not mix generations)."""
         if self._texts is None:
-            self._texts = json.loads((self.folder / TEXTS).read_text())
+            with self.texts_file as f:
+                self._texts = json.load(f)
         return self._texts
+
+    def close(self) -> None:
+        """Let go of the texts file (of a snapshot not used after all, or whose texts were never wanted)."""
+        self.texts_file.close()
+
+    def __del__(self) -> None:
+        self.close()
 
     def cosines(self, qvec: list[float], rows: Any = None) -> Any:
         """Cosine of the query with every stored vector (or those of the row numbers given)."""
@@ -152,7 +163,11 @@ class Snapshot:
 
 
 def open_current(settings: Settings, model: str, dimensions: int) -> Snapshot | None:
-    """The snapshot when it is current and of the configured model; None means: ask Chroma."""
+    """The snapshot when it is current and of the configured model; None means: ask Chroma.
+
+    Everything is read or opened here, before the caller reads the keyword index's ids.json and checks its
+    generation: an ingest that replaced the folder in between is then caught by that check.
+    """
     import numpy as np
 
     if settings.chroma_url or marker(settings).exists():
@@ -167,8 +182,11 @@ def open_current(settings: Settings, model: str, dimensions: int) -> Snapshot | 
             return None
         vectors = np.load(folder / VECTORS, mmap_mode="r")
         norms = np.load(folder / NORMS)
+        texts_file = open(folder / TEXTS, "rb")  # noqa: SIM115 - kept open until the texts are read
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if vectors.shape != (state["count"], dimensions) or norms.shape != (state["count"],):
+        texts_file.close()
         return None
-    return Snapshot(folder=folder, generation=str(state["generation"]), vectors=vectors, norms=norms)
+    generation = str(state["generation"])
+    return Snapshot(folder=folder, generation=generation, vectors=vectors, norms=norms, texts_file=texts_file)

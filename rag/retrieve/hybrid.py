@@ -90,9 +90,13 @@ class Retriever:
             return None
         if getattr(self, "keywords", None) is not None and self.keywords.generation == snapshot.generation:
             kept = getattr(self, "snapshot", None)  # the chat between questions: keep what it has read so far
-            return kept if kept is not None and kept.generation == snapshot.generation else snapshot
+            if kept is not None and kept.generation == snapshot.generation:
+                snapshot.close()
+                return kept
+            return snapshot
         saved = keyword.load_saved(self.settings, snapshot.generation)
         if saved is None or len(saved.ids) != len(snapshot.norms):
+            snapshot.close()
             return None
         self.keywords = saved
         return snapshot
