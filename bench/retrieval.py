@@ -50,7 +50,7 @@ def baseline_store() -> Any:
     from langchain_core.documents import Document
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.index.embed import make_embeddings
+    from rag.index.embed import for_langchain, make_embeddings
     from rag.ingest.chunk import sections
     from rag.ingest.discover import discover
     from rag.ingest.load import load_document
@@ -70,7 +70,8 @@ def baseline_store() -> Any:
                 Document(page_content=piece.page_content, metadata={"doc_id": parsed.doc_id, "pins": "|".join(pins)})
             )
     client = chromadb.EphemeralClient(settings=ChromaSettings(anonymized_telemetry=False))
-    store = Chroma(client=client, collection_name="baseline", embedding_function=make_embeddings("minilm"))
+    minilm = for_langchain(make_embeddings("minilm"))
+    store = Chroma(client=client, collection_name="baseline", embedding_function=minilm)
     store.add_documents(docs)
     return store
 

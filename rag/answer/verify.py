@@ -15,7 +15,7 @@ from rag.index.keyword import tokens
 from rag.retrieve.hybrid import Retrieval
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
+    from rag.index.embed import Embedder
 
 # Calibrated on tests/data/support_labels.jsonl (see tests/test_verify.py): a claim is supported when
 # LEXICAL_WEIGHT * containment + (1 - LEXICAL_WEIGHT) * similarity - NEGATION_PENALTY * polarity flip
@@ -125,7 +125,7 @@ class Support:
         return max(0.0, min(1.0, raw))
 
 
-def support_model(embeddings: Embeddings | None) -> Embeddings | None:
+def support_model(embeddings: Embedder | None) -> Embedder | None:
     """The model support is scored with: MiniLM for a store embedded with e5.
 
     SUPPORT_THRESHOLD is calibrated on MiniLM's cosines (tests/data/support_labels.jsonl: precision 0.91 at
@@ -144,7 +144,7 @@ def support_model(embeddings: Embeddings | None) -> Embeddings | None:
 class Scorer:
     """Support scores, with every embedding computed once per verify() call."""
 
-    def __init__(self, embeddings: Embeddings | None) -> None:
+    def __init__(self, embeddings: Embedder | None) -> None:
         self.embeddings = support_model(embeddings)
         self._vectors: dict[str, list[float]] = {}
 
@@ -187,7 +187,7 @@ class Scorer:
         return self.assess(claim, c).score
 
 
-def support(claim: str, c: Citation, embeddings: Embeddings | None = None) -> float:
+def support(claim: str, c: Citation, embeddings: Embedder | None = None) -> float:
     """The support score of one claim against one citation."""
     return Scorer(embeddings).support(claim, c)
 
@@ -203,7 +203,7 @@ def _short(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + " …"
 
 
-def verify(answer: Answer, retrieval: Retrieval, embeddings: Embeddings | None = None) -> Answer:
+def verify(answer: Answer, retrieval: Retrieval, embeddings: Embedder | None = None) -> Answer:
     """Drop invented [n], flag unsupported citations, report 'N of M citations verified', refuse if none holds."""
     if answer.refused:
         return answer

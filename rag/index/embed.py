@@ -143,44 +143,75 @@ def saved_or_computed(kind: str, texts: list[str], compute: Encoder) -> list[lis
     return [have[t] for t in texts]
 
 
-def make_embeddings(kind: str) -> Embeddings:
-    """The LangChain Embeddings for a settings value: 'minilm', 'e5' (query/passage roles), or 'hash' (tests)."""
+class Embedder:
+    """A model's two calls, as LangChain's Embeddings has them, without importing LangChain (0.3 s of every
+    cold question); `for_langchain` wraps one for the vector store at ingest."""
+
+    kind = ""
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> list[float]:
+        raise NotImplementedError
+
+
+class MiniLM(Embedder):
+    kind = "minilm"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return saved_or_computed("minilm", list(texts), encode)
+
+    def embed_query(self, text: str) -> list[float]:
+        return encode([text])[0]
+
+
+class E5(Embedder):
+    """multilingual-e5 is trained with "query: " and "passage: " prefixes; each side gets its own."""
+
+    kind = "e5"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        from rag.index import e5
+
+        return saved_or_computed("e5", list(texts), e5.passages)
+
+    def embed_query(self, text: str) -> list[float]:
+        from rag.index import e5
+
+        return e5.query(text)
+
+
+class HashEmbeddings(Embedder):
+    kind = "hash"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [hash_vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return hash_vector(text)
+
+
+_CHOSEN: dict[str, type[Embedder]] = {"minilm": MiniLM, "e5": E5, "hash": HashEmbeddings}
+
+
+def make_embeddings(kind: str) -> Embedder:
+    """The embedder for a settings value: 'minilm', 'e5' (query/passage roles), or 'hash' (tests)."""
+    model_for(kind)  # an unknown kind is a ConfigError before anything loads
+    return _CHOSEN[kind]()
+
+
+def for_langchain(embedder: Embedder) -> Embeddings:
+    """The same model as LangChain's Embeddings, for its vector store and indexing API."""
     from langchain_core.embeddings import Embeddings
 
-    model_for(kind)  # an unknown kind is a ConfigError before anything loads
-
-    class MiniLM(Embeddings):
-        kind = "minilm"
+    class Adapter(Embeddings):
+        kind = embedder.kind
 
         def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return saved_or_computed("minilm", list(texts), encode)
+            return embedder.embed_documents(texts)
 
         def embed_query(self, text: str) -> list[float]:
-            return encode([text])[0]
+            return embedder.embed_query(text)
 
-    class E5(Embeddings):
-        """multilingual-e5 is trained with "query: " and "passage: " prefixes; each side gets its own."""
-
-        kind = "e5"
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            from rag.index import e5
-
-            return saved_or_computed("e5", list(texts), e5.passages)
-
-        def embed_query(self, text: str) -> list[float]:
-            from rag.index import e5
-
-            return e5.query(text)
-
-    class HashEmbeddings(Embeddings):
-        kind = "hash"
-
-        def embed_documents(self, texts: list[str]) -> list[list[float]]:
-            return [hash_vector(t) for t in texts]
-
-        def embed_query(self, text: str) -> list[float]:
-            return hash_vector(text)
-
-    chosen: dict[str, type[Embeddings]] = {"minilm": MiniLM, "e5": E5, "hash": HashEmbeddings}
-    return chosen[kind]()
+    return Adapter()

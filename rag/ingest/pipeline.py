@@ -65,7 +65,7 @@ class _Writer:
     def __init__(self, settings: Settings, client: Any, renew: Callable[[], None]) -> None:
         from langchain_chroma import Chroma
 
-        from rag.index.embed import make_embeddings
+        from rag.index.embed import for_langchain, make_embeddings
         from rag.index.ledger import ChromaRecordManager
 
         self.settings = settings
@@ -74,7 +74,7 @@ class _Writer:
         self.vectors = Chroma(
             client=client,
             collection_name=settings.collection,
-            embedding_function=self.embeddings,
+            embedding_function=for_langchain(self.embeddings),
             create_collection_if_not_exists=False,
         )
         self.ledger = ChromaRecordManager(client, settings.collection + store.RECORDS_SUFFIX)
