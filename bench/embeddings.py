@@ -98,18 +98,15 @@ def questions(ml: Path | None) -> list[dict[str, Any]]:
 
 
 def score(expected: list[dict[str, Any]], got: list[tuple[str, str | None]]) -> tuple[float, float]:
-    """Document and pinpoint recall of the top chunks, the rule of rag.answer.evaluate.score_hits."""
-    from rag.core import pinpoint as pp
+    """Document and pinpoint recall of the top chunks, by rag.answer.evaluate.recall."""
+    from rag.answer.evaluate import Expected, recall
 
-    if not expected:
-        return 1.0, 1.0
-    wanted = {e["doc"] for e in expected}
-    doc = sum(any(d == w for d, _ in got) for w in wanted) / len(wanted)
-    pins = sum(
-        any(d == e["doc"] and (e.get("pinpoint") is None or pp.matches(e["pinpoint"], p)) for d, p in got)
+    points = tuple(
+        Expected(e["doc"], e.get("pinpoint"), tuple((a["doc"], a.get("pinpoint")) for a in e.get("or", [])))
         for e in expected
     )
-    return doc, pins / len(expected)
+    doc, pin, _ = recall(points, got)
+    return doc, pin
 
 
 def child(name: str, ml: Path | None, k: int) -> dict[str, Any]:

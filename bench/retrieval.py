@@ -20,8 +20,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from rag.answer.evaluate import GoldItem, load_gold, percentile  # noqa: E402
-from rag.core import pinpoint as pp  # noqa: E402
+from rag.answer.evaluate import GoldItem, load_gold, percentile, recall  # noqa: E402
 
 
 def our_assistant(home: Path, k: int) -> Any:
@@ -85,17 +84,11 @@ def baseline_metrics(store: Any, items: list[GoldItem], k: int) -> dict[str, flo
         if not item.answerable:
             continue
         got = [(d.metadata["doc_id"], d.metadata["pins"].split("|")) for d in found]
-        wanted = {e.doc for e in item.expected}
-        recalls_d.append(sum(any(doc == w for doc, _ in got) for w in wanted) / len(wanted))
-        hits = sum(
-            any(
-                doc == e.doc and (e.pinpoint is None or any(pp.matches(e.pinpoint, p) for p in pins))
-                for doc, pins in got
-            )
-            for e in item.expected
-        )
-        recalls_p.append(hits / len(item.expected))
-        rrs.append(next((1 / (i + 1) for i, (doc, _) in enumerate(got) if doc in wanted), 0.0))
+        # The rule of rag.answer.evaluate.recall; a baseline chunk may span several pinpoints.
+        doc_r, pin_r, _ = recall(item.expected, [(doc, pin) for doc, pins in got for pin in pins])
+        recalls_d.append(doc_r)
+        recalls_p.append(pin_r)
+        rrs.append(recall(item.expected, [(doc, None) for doc, _ in got])[2])
     return {
         "k": k,
         "doc_recall": round(statistics.fmean(recalls_d), 4),

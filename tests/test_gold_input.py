@@ -21,6 +21,7 @@ GOOD = '{"id": "q1", "question": "Is Article 26 binding?", "expected": [{"doc": 
         (b"null", "not null"),
         (b'{"id": 2, "question": "Binding?", "expected": "coe"}', '"expected" must be a list'),
         (b'{"id": 2, "question": "Binding?", "expected": [3]}', '"expected" must be a list'),
+        (b'{"id": 2, "question": "Binding?", "expected": [{"doc": "coe", "or": "echr"}]}', '"or" optional'),
         (b'{"id": 2, "question": ["Binding?"]}', 'needs an "id" and a "question" (text)'),
         (b'{"id": 2, "question": "Binding?"', "not JSON"),
         (b'{"id": 2, "question": "Is it binding \xe9?"}', "not UTF-8 text; save the gold set as UTF-8"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,23 @@ from rag.core.records import Hit
 
 @dataclass(frozen=True)
 class Expected:
+    """One point an answer needs and the passage that states it; `alternatives` are other passages that state
+    the same point as fully (a gold line's "or": a later note can say what the labelled one says)."""
+
     doc: str
     pinpoint: str | None
+    alternatives: tuple[tuple[str, str | None], ...] = ()
+
+    @property
+    def places(self) -> tuple[tuple[str, str | None], ...]:
+        return ((self.doc, self.pinpoint), *self.alternatives)
+
+    def found(self, got: Iterable[tuple[str, str | None]]) -> bool:
+        """Some retrieved (document, pinpoint) is this point's passage or one of its alternatives."""
+        got = list(got)
+        return any(
+            doc == want and (pin is None or pp.matches(pin, have)) for want, pin in self.places for doc, have in got
+        )
 
 
 @dataclass(frozen=True)
@@ -98,18 +114,51 @@ def _gold_item(line: str, where: str) -> GoldItem:
             "see README 'Evaluation'"
         )
     expected = raw.get("expected", [])
-    if not isinstance(expected, list) or not all(isinstance(e, dict) and "doc" in e for e in expected):
-        raise RagError(f'{where}: "expected" must be a list of {{"doc": ..., "pinpoint": ...}} objects')
+    if not isinstance(expected, list) or not all(
+        isinstance(e, dict) and "doc" in e and _alternatives_ok(e.get("or", [])) for e in expected
+    ):
+        raise RagError(
+            f'{where}: "expected" must be a list of {{"doc": ..., "pinpoint": ..., "or": [{{"doc": ...}}, ...]}} '
+            "objects (\"or\" optional)"
+        )
     if "id" not in raw or not isinstance(raw.get("question"), str) or not raw["question"].strip():
         raise RagError(f'{where}: a gold item needs an "id" and a "question" (text); see README \'Evaluation\'')
     return GoldItem(
         str(raw["id"]),
         raw["question"],
-        tuple(Expected(str(e["doc"]), None if e.get("pinpoint") is None else str(e["pinpoint"])) for e in expected),
+        tuple(
+            Expected(str(e["doc"]), _pin(e), tuple((str(a["doc"]), _pin(a)) for a in e.get("or", [])))
+            for e in expected
+        ),
         bool(raw.get("answerable", True)),
         str(raw.get("style", "")),
         tuple(str(m) for m in raw.get("missing", []) if isinstance(m, str)),
     )
+
+
+def _alternatives_ok(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(a, dict) and "doc" in a for a in value)
+
+
+def _pin(entry: dict[str, Any]) -> str | None:
+    return None if entry.get("pinpoint") is None else str(entry["pinpoint"])
+
+
+def recall(expected: tuple[Expected, ...], got: list[tuple[str, str | None]]) -> tuple[float, float, float]:
+    """Document recall, pinpoint recall and reciprocal rank of the first expected document, over the ranked
+    (document, pinpoint) pairs retrieved. A document counts as found when it, or an alternative given for a
+    point it stands for, was retrieved."""
+    if not expected:
+        return 1.0, 1.0, 1.0
+    docs = [d for d, _ in got]
+    by_doc: dict[str, set[str]] = {}
+    for e in expected:
+        by_doc.setdefault(e.doc, {e.doc}).update(doc for doc, _ in e.alternatives)
+    doc_recall = sum(bool(accepted & set(docs)) for accepted in by_doc.values()) / len(by_doc)
+    pin_recall = sum(e.found(got) for e in expected) / len(expected)
+    wanted = set().union(*by_doc.values())
+    rr = next((1.0 / (i + 1) for i, d in enumerate(docs) if d in wanted), 0.0)
+    return doc_recall, pin_recall, rr
 
 
 def names_missing(not_covered: list[str], missing: tuple[str, ...]) -> bool:
@@ -127,19 +176,7 @@ def _kind(value: object) -> str:
 
 def score_hits(item: GoldItem, hits: list[Hit]) -> tuple[float, float, float]:
     """Document recall, pinpoint recall and reciprocal rank of the first expected document."""
-    if not item.expected:
-        return 1.0, 1.0, 1.0
-    docs = [h.chunk.doc_id for h in hits]
-    wanted_docs = {e.doc for e in item.expected}
-    doc_recall = sum(d in docs for d in wanted_docs) / len(wanted_docs)
-    pin_found = 0
-    for e in item.expected:
-        if any(
-            h.chunk.doc_id == e.doc and (e.pinpoint is None or pp.matches(e.pinpoint, h.chunk.pinpoint)) for h in hits
-        ):
-            pin_found += 1
-    rr = next((1.0 / (i + 1) for i, d in enumerate(docs) if d in wanted_docs), 0.0)
-    return doc_recall, pin_found / len(item.expected), rr
+    return recall(item.expected, [(h.chunk.doc_id, h.chunk.pinpoint) for h in hits])
 
 
 def percentile(values: list[float], q: float) -> float:
