@@ -55,6 +55,7 @@ def test_the_shipped_knowledge_loads_and_names_only_documents_the_corpus_has() -
         (lambda d: d["countries"][0].update(law="XX"), "'XX' is not a declared jurisdiction"),
         (lambda d: d["aliases"].append({"pattern": "(unclosed", "expansion": "x"}), "not a valid regular expression"),
         (lambda d: d.update(domain="traffick"), "'domain' must be a list"),
+        (lambda d: d["framing_sections"].append({"pinpoint": "§ Facts"}), "needs a 'pinpoint' and an 'asked_by'"),
     ],
 )
 def test_a_bad_knowledge_file_is_a_named_error(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]

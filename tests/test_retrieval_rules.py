@@ -7,7 +7,7 @@ from rag.core.records import Chunk, DocMeta, Hit
 from rag.index.keyword import tokens
 from rag.retrieve import coverage, places
 from rag.retrieve.query import expand
-from rag.retrieve.rank import binding_first, diverse, with_local_law
+from rag.retrieve.rank import binding_first, diverse, holdings_first, with_local_law
 
 KNOWLEDGE = load_knowledge()
 
@@ -188,3 +188,20 @@ def test_a_provisions_text_goes_before_a_close_note_on_it_and_a_pinpoint_before_
     article = replace(hit("coe-convention", "CoE", 3, "Article 10"), score=0.92)
     assert pinpointed_first([intro, article]) == [article, intro]
     assert pinpointed_first([intro, replace(article, score=0.3)])[0] is intro
+
+
+def test_a_judgments_facts_trade_places_with_its_holding_unless_the_question_asks_what_happened() -> None:
+    facts = hit("vcl", "CoE", 1, "§ Facts")
+    holding = hit("vcl", "CoE", 9, "§ Duties of prosecutors")
+    ranked = [facts, hit("guide", "INT", 2), hit("s45", "UK", 3), holding, hit("other", "CoE", 4, "§ Facts")]
+    order = [(h.chunk.doc_id, h.chunk.pinpoint) for h in holdings_first(ranked, "What should he have done?", KNOWLEDGE)]
+    # The holding takes the facts' rank and the facts the holding's; a case with no other section keeps its facts.
+    assert order == [
+        ("vcl", "§ Duties of prosecutors"),
+        ("guide", "Article 2"),
+        ("s45", "Article 3"),
+        ("vcl", "§ Facts"),
+        ("other", "§ Facts"),
+    ]
+    for asked in ("What were the facts in V.C.L.?", "What happened to the applicants?", "When did she arrive?"):
+        assert holdings_first(ranked, asked, KNOWLEDGE) == ranked, asked

@@ -56,6 +56,14 @@ class Provision:
     after: tuple[str, ...] = ()  # and after it: "26-cı maddəsi", "26. madde"
 
 
+@dataclass(frozen=True)
+class FramingSection:
+    """A section that frames a document's holdings (a judgment's facts): it follows them unless asked about."""
+
+    pinpoint: str
+    asked_by: str  # a case-insensitive regular expression: the question asks about this section itself
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one loaded file, one record
 class Knowledge:
     """Everything the query side knows about the field, validated."""
@@ -72,6 +80,7 @@ class Knowledge:
     follow_up_places: tuple[str, ...]
     domain: tuple[str, ...]
     provisions: tuple[Provision, ...] = ()
+    framing_sections: tuple[FramingSection, ...] = ()
     source: str = ""
 
     @cached_property
@@ -197,6 +206,11 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         if not before and not after:
             raise KnowledgeError(f"{where}: the {kind} provision words need a 'before' or an 'after' list of patterns")
         provisions.append(Provision(kind, before, after))
+    framing = []
+    for entry in _list(data, "framing_sections", where, dict) if "framing_sections" in data else []:
+        if not entry.get("pinpoint") or not entry.get("asked_by"):
+            raise KnowledgeError(f"{where}: a framing section needs a 'pinpoint' and an 'asked_by' pattern")
+        framing.append(FramingSection(str(entry["pinpoint"]), _pattern(str(entry["asked_by"]), where)))
     knowledge = Knowledge(
         jurisdictions=jurisdictions,
         commentary=str(data.get("commentary", "")),
@@ -210,6 +224,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         follow_up_places=tuple(_pattern(p, where) for p in _list(data, "follow_up_places", where)),
         domain=tuple(_list(data, "domain", where)),
         provisions=tuple(provisions),
+        framing_sections=tuple(framing),
         source=where,
     )
     if knowledge.commentary not in jurisdictions:

@@ -24,6 +24,7 @@ from rag.retrieve.rank import (
     RRF_K,
     binding_first,
     diverse,
+    holdings_first,
     pinpointed_first,
     primary_first,
     promote_exact,
@@ -179,7 +180,8 @@ class Retriever:
             for hit in hits
         ]
         scored.sort(key=lambda h: (-h.score, -(h.dense or 0.0)))
-        scored = promote_exact(primary_first(pinpointed_first(scored)), named)
+        scored = holdings_first(pinpointed_first(scored), question, self.knowledge)
+        scored = promote_exact(primary_first(scored), named)
         scored = binding_first(scored, question, places, hinted, self.knowledge)
         best = max([*dense.values(), *(h.dense or 0.0 for h in scored)], default=0.0)
         # "How does s.45(4) differ from s.45(1)?" names one indexed document: narrow, not a comparison of sources.

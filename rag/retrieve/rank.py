@@ -42,6 +42,30 @@ def pinpointed_first(ranked: list[Hit]) -> list[Hit]:
     return out
 
 
+def holdings_first(ranked: list[Hit], question: str, knowledge: Knowledge) -> list[Hit]:
+    """A section that only frames its document (a judgment's facts) trades places with that document's next
+    other section, unless the question asks about the framing section itself: the holding takes the rank the
+    facts earned, and the facts the holding's."""
+    framing = {f.pinpoint for f in knowledge.framing_sections if not re.search(f.asked_by, question, re.I | re.UNICODE)}
+    out = list(ranked)
+    done: set[str] = set()
+    for i, hit in enumerate(out):
+        if hit.chunk.pinpoint not in framing or hit.exact or hit.chunk.doc_id in done:
+            continue
+        done.add(hit.chunk.doc_id)
+        j = next(
+            (
+                j
+                for j in range(i + 1, len(out))
+                if out[j].chunk.doc_id == hit.chunk.doc_id and out[j].chunk.pinpoint not in framing
+            ),
+            None,
+        )
+        if j is not None:
+            out[i], out[j] = out[j], out[i]
+    return out
+
+
 def primary_first(ranked: list[Hit]) -> list[Hit]:
     """A provision's own text before a note on the same provision scoring at most a little more (the close
     call of PINPOINT_CLOSE); a note far more relevant to the question keeps its place."""
