@@ -24,8 +24,25 @@ def test_gold_set_is_well_formed(name: str) -> None:
     assert len(items) >= 30 and sum(not i.answerable for i in items) >= 7
     docs = {p.stem for p in (REPO / "corpus").rglob("*.md") if p.name != "README.md"}
     for item in items:
-        assert all(e.doc in docs for e in item.expected), item.id
+        assert all(doc in docs for e in item.expected for doc, _ in e.places), item.id
         assert item.answerable == bool(item.expected), item.id
+
+
+def test_every_alternative_label_comes_from_the_blind_review_with_its_quote() -> None:
+    """An "or" in a gold line is a passage the review (tests/gold/review) found stating the same point, with the
+    sentence that states it; the quote must still be in that note."""
+    review = [json.loads(line) for line in (GOLD.parent / "review" / "second-edition-alternatives.jsonl").open()]
+    reviewed = {(r["set"], r["id"], r["expected_index"], r["alternative"]["doc"]) for r in review if "alternative" in r}
+    reviewed |= {(r["set"], r["id"], r["expected_index"], r["now_at"]["doc"]) for r in review if r.get("now_at")}
+    notes = {p.stem: " ".join(p.read_text(encoding="utf-8").split()) for p in (REPO / "corpus").rglob("*.md")}
+    for r in review:
+        if "alternative" in r:
+            assert " ".join(r["quote"].split())[:80] in notes[r["alternative"]["doc"]], (r["id"], r["alternative"])
+    for name in ("gold", "heldout", "heldout2", "heldout3"):
+        for item in load_gold(GOLD.with_name(f"{name}.jsonl")):
+            for i, e in enumerate(item.expected):
+                for doc, _ in e.alternatives:
+                    assert (name, item.id, i, doc) in reviewed, (name, item.id, doc)
 
 
 @pytest.mark.parametrize("name", SETS)
