@@ -171,6 +171,23 @@ def test_lists_of_instruments_and_non_eu_facts_put_what_binds_first() -> None:
     assert binding_first(ranked, "Do the instruments differ for children?", set(), set(), KNOWLEDGE) == ranked
 
 
+def test_a_list_of_instruments_puts_judgments_and_reports_after_the_instruments() -> None:
+    def typed(doc: str, kind: str | None, n: int) -> Hit:
+        h = hit(doc, "CoE", n)
+        return replace(h, chunk=replace(h.chunk, meta=DocMeta(title=doc, jurisdiction="CoE", type=kind)))
+
+    ranked = [
+        typed("vcl", "case-law", 0),
+        typed("news", "conference", 1),
+        typed("coe", "treaty", 2),
+        typed("mine", None, 3),
+    ]
+    order = binding_first(ranked, "Which instruments protect victims from prosecution?", set(), set(), KNOWLEDGE)
+    # A user's plain file has no type: it is not judged by one.
+    assert [h.chunk.doc_id for h in order] == ["coe", "mine", "vcl", "news"]
+    assert binding_first(ranked, "Does V.C.L. protect victims from prosecution?", set(), set(), KNOWLEDGE) == ranked
+
+
 def test_a_provisions_text_goes_before_a_close_note_on_it_and_a_pinpoint_before_a_close_introduction() -> None:
     from dataclasses import replace
 

@@ -81,6 +81,7 @@ class Knowledge:
     domain: tuple[str, ...]
     provisions: tuple[Provision, ...] = ()
     framing_sections: tuple[FramingSection, ...] = ()
+    instrument_types: tuple[str, ...] = ()  # document types that are instruments or standards, not cases or reports
     source: str = ""
 
     @cached_property
@@ -225,6 +226,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         domain=tuple(_list(data, "domain", where)),
         provisions=tuple(provisions),
         framing_sections=tuple(framing),
+        instrument_types=tuple(_list(data, "instrument_types", where)) if "instrument_types" in data else (),
         source=where,
     )
     if knowledge.commentary not in jurisdictions:

@@ -136,12 +136,19 @@ def binding_first(
 ) -> list[Hit]:
     """Move behind the rest what does not answer the question as asked, keeping the order otherwise.
 
-    A list of instruments is not answered by the bench book's own commentary; and EU law does not
-    govern facts set outside the Union (Baku; England since Brexit) unless the question asks about it.
+    A list of instruments is not answered by the bench book's own commentary, nor by a judgment or a report;
+    and EU law does not govern facts set outside the Union (Baku; England since Brexit) unless the question
+    asks about it.
     """
     later: set[int] = set()
     if INSTRUMENTS.search(question):
-        later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == knowledge.commentary}
+        kinds = knowledge.instrument_types
+        later |= {
+            id(h)
+            for h in ranked
+            if h.chunk.meta.jurisdiction == knowledge.commentary
+            or (kinds and h.chunk.meta.type is not None and h.chunk.meta.type not in kinds)
+        }
     if places and "EU" not in places and not hinted & set(knowledge.eu_documents):
         later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == "EU" and not h.exact}
     if not later:
