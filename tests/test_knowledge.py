@@ -56,6 +56,9 @@ def test_the_shipped_knowledge_loads_and_names_only_documents_the_corpus_has() -
         (lambda d: d["aliases"].append({"pattern": "(unclosed", "expansion": "x"}), "not a valid regular expression"),
         (lambda d: d.update(domain="traffick"), "'domain' must be a list"),
         (lambda d: d["framing_sections"].append({"pinpoint": "§ Facts"}), "needs a 'pinpoint' and an 'asked_by'"),
+        (lambda d: d["children"]["provisions"].append({"doc": "x"}), "needs 'doc', 'child' and 'adult'"),
+        (lambda d: d["children"].pop("signs"), "child provisions need 'signs'"),
+        (lambda d: d["children"]["provisions"][0].update(doc="no-such-act"), "'no-such-act'"),
     ],
 )
 def test_a_bad_knowledge_file_is_a_named_error(tmp_path: Path, change, message: str) -> None:  # type: ignore[no-untyped-def]

@@ -222,3 +222,32 @@ def test_a_judgments_facts_trade_places_with_its_holding_unless_the_question_ask
     ]
     for asked in ("What were the facts in V.C.L.?", "What happened to the applicants?", "When did she arrive?"):
         assert holdings_first(ranked, asked, KNOWLEDGE) == ranked, asked
+
+
+def test_a_question_with_no_sign_of_a_child_gets_the_adult_provision_in_the_child_ones_rank() -> None:
+    from rag.retrieve.rank import adult_unless_child
+
+    ids = ["s45-adult", "s45-adult-2", "s45-child", "s45-5", "coe-26"]
+    labels = ["Section 45(1)", "Section 45(1)", "Section 45(4)", "Section 45(5)", "Article 26"]
+    docs = ["uk-modern-slavery-act-s45"] * 4 + ["coe-convention"]
+    metas = [{"doc_id": d, "pinpoint": p} for d, p in zip(docs, labels, strict=True)]
+    pinned: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        pinned.setdefault(label, []).append(i)
+
+    def ranked(question: str, exact: frozenset[str] = frozenset()) -> dict[str, float]:
+        ranks = {"coe-26": 0.03, "s45-child": 0.02, "s45-5": 0.01}
+        adult_unless_child(ranks, question, set(exact), pinned, ids, metas, KNOWLEDGE)
+        return ranks
+
+    # The adult summary (its first passage) was ranked nowhere: it takes the child limb's score.
+    assert ranked("She was arrested in Leeds for a fake ID. Can they punish her?") == {
+        "coe-26": 0.03,
+        "s45-child": 0.0,
+        "s45-5": 0.01,
+        "s45-adult": 0.02,
+    }
+    for child in ("A 16-year-old boy in Leeds", "Мальчику 15 лет", "16 yaşlı oğlan", "Un mineur de 16 ans"):
+        assert ranked(child) == {"coe-26": 0.03, "s45-child": 0.02, "s45-5": 0.01}, child
+    # A question naming the child limb keeps it.
+    assert ranked("What does s.45(4) require?", frozenset({"s45-child"}))["s45-child"] == 0.02

@@ -64,6 +64,15 @@ class FramingSection:
     asked_by: str  # a case-insensitive regular expression: the question asks about this section itself
 
 
+@dataclass(frozen=True)
+class ChildProvision:
+    """A document's provision for children only, and its provision for adults."""
+
+    doc: str
+    child: str  # pinpoint, "Section 45(4)"
+    adult: str  # pinpoint, "Section 45(1)"
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one loaded file, one record
 class Knowledge:
     """Everything the query side knows about the field, validated."""
@@ -82,6 +91,8 @@ class Knowledge:
     provisions: tuple[Provision, ...] = ()
     framing_sections: tuple[FramingSection, ...] = ()
     instrument_types: tuple[str, ...] = ()  # document types that are instruments or standards, not cases or reports
+    child_provisions: tuple[ChildProvision, ...] = ()
+    child_signs: str = ""  # a case-insensitive regular expression: the question is about a child
     source: str = ""
 
     @cached_property
@@ -212,6 +223,16 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         if not entry.get("pinpoint") or not entry.get("asked_by"):
             raise KnowledgeError(f"{where}: a framing section needs a 'pinpoint' and an 'asked_by' pattern")
         framing.append(FramingSection(str(entry["pinpoint"]), _pattern(str(entry["asked_by"]), where)))
+    children = data.get("children") or {}
+    if not isinstance(children, dict):
+        raise KnowledgeError(f"{where}: 'children' must be a mapping with 'signs' and 'provisions'")
+    child_provisions = []
+    for entry in _list(children, "provisions", where, dict) if "provisions" in children else []:
+        if not all(entry.get(k) for k in ("doc", "child", "adult")):
+            raise KnowledgeError(f"{where}: a child provision needs 'doc', 'child' and 'adult' pinpoints")
+        child_provisions.append(ChildProvision(str(entry["doc"]), str(entry["child"]), str(entry["adult"])))
+    if child_provisions and not children.get("signs"):
+        raise KnowledgeError(f"{where}: child provisions need 'signs', the pattern of a question about a child")
     knowledge = Knowledge(
         jurisdictions=jurisdictions,
         commentary=str(data.get("commentary", "")),
@@ -227,6 +248,8 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         provisions=tuple(provisions),
         framing_sections=tuple(framing),
         instrument_types=tuple(_list(data, "instrument_types", where)) if "instrument_types" in data else (),
+        child_provisions=tuple(child_provisions),
+        child_signs=_pattern(str(children["signs"]), where) if children.get("signs") else "",
         source=where,
     )
     if knowledge.commentary not in jurisdictions:
@@ -234,6 +257,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
     if documents is not None:
         named = [d for i in knowledge.instruments for d in i.docs]
         named += [*knowledge.judgments, *knowledge.convention_texts, *knowledge.eu_documents]
+        named += [c.doc for c in knowledge.child_provisions]
         extra = set(_list(data, "known_texts", where)) if "known_texts" in data else set()
         for doc in named:
             if doc not in documents and doc not in extra:

@@ -22,6 +22,7 @@ from rag.retrieve.rank import (
     BROAD,
     PER_DOC,
     RRF_K,
+    adult_unless_child,
     binding_first,
     diverse,
     holdings_first,
@@ -162,6 +163,15 @@ class Retriever:
         for cid in ranks:
             if self.keywords.meta(cid).get("doc_id") in hinted:
                 ranks[cid] += 0.5 / RRF_K
+        adult_unless_child(
+            ranks,
+            parsed.text,
+            set(exact),
+            self.keywords.pinned(),
+            self.keywords.ids,
+            self.keywords.metas,
+            self.knowledge,
+        )
         # Only the leading candidates are read back from the store: diversity rarely looks further.
         ordered = sorted(ranks, key=lambda c: -ranks[c])
         leading = ordered[: max(MATERIALISED, 4 * k)]

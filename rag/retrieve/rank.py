@@ -4,6 +4,7 @@ place, and one or two passages a document."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from rag.core import pinpoint as pp
 from rag.core.knowledge import Knowledge
@@ -64,6 +65,37 @@ def holdings_first(ranked: list[Hit], question: str, knowledge: Knowledge) -> li
         if j is not None:
             out[i], out[j] = out[j], out[i]
     return out
+
+
+def adult_unless_child(
+    ranks: dict[str, float],
+    question: str,
+    exact: set[str],
+    pinned: dict[str, list[int]],
+    ids: list[str],
+    metas: list[dict[str, Any]],
+    knowledge: Knowledge,
+) -> None:
+    """A question with no sign of a child is about an adult: a document's adult provision takes the rank its
+    child provision earned, and the child provision the adult's (zero when it ranked nowhere). `pinned` maps
+    each pinpoint label to its rows in the index's `ids` and `metas`."""
+    if not knowledge.child_provisions or re.search(knowledge.child_signs, question, re.I):
+        return
+
+    def passages(doc: str, pinpoint: str) -> list[str]:
+        rows = sorted(i for label, found in pinned.items() if pp.matches(pinpoint, label) for i in found)
+        return [ids[i] for i in rows if metas[i].get("doc_id") == doc]
+
+    for provision in knowledge.child_provisions:
+        child = [c for c in passages(provision.doc, provision.child) if c in ranks and c not in exact]
+        adult = passages(provision.doc, provision.adult)
+        if not child or not adult:
+            continue
+        best_child = max(child, key=lambda c: ranks[c])
+        # The adult provision's best passage; unranked, its first (the summary of what it says).
+        best_adult = max(adult, key=lambda c: ranks.get(c, 0.0))
+        if ranks.get(best_adult, 0.0) < ranks[best_child]:
+            ranks[best_adult], ranks[best_child] = ranks[best_child], ranks.get(best_adult, 0.0)
 
 
 def primary_first(ranked: list[Hit]) -> list[Hit]:
