@@ -186,6 +186,11 @@ def test_a_list_of_instruments_puts_judgments_and_reports_after_the_instruments(
     # A user's plain file has no type: it is not judged by one.
     assert [h.chunk.doc_id for h in order] == ["coe", "mine", "vcl", "news"]
     assert binding_first(ranked, "Does V.C.L. protect victims from prosecution?", set(), set(), KNOWLEDGE) == ranked
+    # "International" instruments: a country's own law and guidance come after them too.
+    national = [hit("cps-guidance", "UK", 0), hit("az-law", "AZ", 1), hit("ilo", "ILO", 2)]
+    order = binding_first(national, "Which international instruments apply?", set(), set(), KNOWLEDGE)
+    assert [h.chunk.doc_id for h in order] == ["ilo", "cps-guidance", "az-law"]
+    assert binding_first(national, "Which instruments apply in England?", set(), set(), KNOWLEDGE) == national
 
 
 def test_a_provisions_text_goes_before_a_close_note_on_it_and_a_pinpoint_before_a_close_introduction() -> None:

@@ -161,6 +161,7 @@ def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
 
 # "Which international standards/instruments...": the team's commentary is not one of them.
 INSTRUMENTS = re.compile(r"\b(?:which|what)\b[^?]*\b(?:instruments|standards|treaties|conventions)\b", re.I)
+INTERNATIONAL = re.compile(r"\binternational\b", re.I)
 
 
 def binding_first(
@@ -181,6 +182,9 @@ def binding_first(
             if h.chunk.meta.jurisdiction == knowledge.commentary
             or (kinds and h.chunk.meta.type is not None and h.chunk.meta.type not in kinds)
         }
+        if INTERNATIONAL.search(question):  # a country's own law is not an international instrument
+            national = {c.law for c in knowledge.countries if c.law}
+            later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction in national}
     if places and "EU" not in places and not hinted & set(knowledge.eu_documents):
         later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction == "EU" and not h.exact}
     if not later:
