@@ -36,3 +36,22 @@ def test_the_law_of_the_place_is_quoted_first_though_worded_apart() -> None:
 def test_a_distant_passage_of_another_place_is_not_quoted() -> None:
     found = Retrieval(hits=[CASE, STATUTE], best=0.7, parsed=parse(QUESTION), places=set())
     assert [h.chunk.doc_id for h, _ in select(QUESTION, found)] == ["case"]
+
+
+def test_short_sentences_bring_what_they_announce_two_deep_at_most() -> None:
+    text = (
+        "MK and Gega decided the burden of proof under the defence. "
+        "The defendant bears only an evidential burden. "
+        "The legal burden then rests wholly on the prosecution, to the criminal standard. "
+        "Costs were reserved. Nothing else was said about it."
+    )
+    question = "Who bears the burden of proof under the defence?"
+    case = hit("case", "UK", text, 0.7)
+    found = Retrieval(hits=[case], best=0.7, parsed=parse(question), places=set())
+    ((_, said),) = select(question, found)
+    assert said[:3] == [
+        "MK and Gega decided the burden of proof under the defence.",
+        "The defendant bears only an evidential burden.",
+        "The legal burden then rests wholly on the prosecution, to the criminal standard.",
+    ]
+    assert "Nothing else was said about it." not in said

@@ -30,6 +30,7 @@ MAX_SENTENCES = 7
 PASSAGE_SHARE = 0.7  # a passage is quoted when its best sentence scores this share of the best of all
 SENTENCE_SHARE = 0.75  # and a sentence when it scores this share
 LEAD_CHARS = 160  # a chosen sentence shorter than this brings the next one with it
+LEAD_FOLLOWS = 2  # and so on, at most this many sentences after a chosen one
 MAX_TEXT_QUOTE = 1500  # a provision's own text up to this length is quoted whole when the question names it
 
 
@@ -127,8 +128,14 @@ def select(
             best = [0, *best[:1]]
         if not best and (i == 0 or c.hit is local):
             best = order[:1]
-        # A short lead sentence ("... if three conditions are all met.") is followed by what it announces.
-        wanted = set(best) | {j + 1 for j in best if j + 1 < len(c.sentences) and len(c.sentences[j]) < LEAD_CHARS}
+        # A short lead sentence ("... if three conditions are all met.") is followed by what it announces, and a
+        # short one that follows by the next ("decided the burden of proof." "The defendant bears only ...").
+        wanted = set(best)
+        for j in best:
+            for k in range(j, min(j + LEAD_FOLLOWS, len(c.sentences) - 1)):
+                if len(c.sentences[k]) >= LEAD_CHARS:
+                    break
+                wanted.add(k + 1)
         said = [c.sentences[j] for j in sorted(wanted)]
         if said:
             chosen.append((c.hit, said))
