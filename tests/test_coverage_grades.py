@@ -89,7 +89,7 @@ def test_a_partial_answer_says_first_what_the_sources_do_not_mention() -> None:
     retrieval = type("R", (), {"coverage": coverage.Coverage(not_covered=["just satisfaction", "figures for 2024"])})()
     graded = policy.graded(answer, retrieval)  # type: ignore[arg-type]
     assert graded.coverage == "partial" and graded.not_covered == ["just satisfaction", "figures for 2024"]
-    assert graded.answer.startswith("The indexed sources do not mention just satisfaction or figures for 2024.\n\n")
+    assert graded.answer.startswith("The indexed sources do not cover just satisfaction or figures for 2024.\n\n")
     assert "Coverage: partial. Not in the indexed sources: just satisfaction; figures for 2024" in answer_text(graded)
     assert Answer.from_dict(graded.as_dict()).coverage == "partial"
     refused = Answer("q", policy.REFUSAL, True, "extractive", [])
@@ -103,7 +103,7 @@ def test_graded_answers_over_the_real_corpus(real_home: Path) -> None:
     assert not post.refused and post.coverage == "full", post.not_covered
     partial = assistant.ask("How much did the Strasbourg court award V.C.L. and A.N. in just satisfaction?")
     assert partial.coverage == "partial" and "just satisfaction" in partial.not_covered
-    assert partial.answer.startswith("The indexed sources do not mention just satisfaction")
+    assert partial.answer.startswith("The indexed sources do not cover just satisfaction")
     full = assistant.ask("What does Article 26 of the CoE Convention require?")
     assert full.coverage == "full" and full.not_covered == []
     none = assistant.ask("Does the ASEAN Convention against Trafficking in Persons contain a non-punishment clause?")

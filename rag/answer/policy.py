@@ -50,7 +50,7 @@ def not_mentioned(items: list[str]) -> str:
     said = []
     if things:
         said.append(
-            "do not mention " + (things[0] if len(things) == 1 else ", ".join(things[:-1]) + " or " + things[-1])
+            "do not cover " + (things[0] if len(things) == 1 else ", ".join(things[:-1]) + " or " + things[-1])
         )
     if figures:
         said.append("give no figure for " + "; ".join(f"“{f}”" for f in figures))

@@ -93,6 +93,7 @@ class Knowledge:
     instrument_types: tuple[str, ...] = ()  # document types that are instruments or standards, not cases or reports
     child_provisions: tuple[ChildProvision, ...] = ()
     child_signs: str = ""  # a case-insensitive regular expression: the question is about a child
+    unverified_marks: str = ""  # a case-insensitive regular expression: the notes' wording for an unverified fact
     source: str = ""
 
     @cached_property
@@ -250,6 +251,7 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         instrument_types=tuple(_list(data, "instrument_types", where)) if "instrument_types" in data else (),
         child_provisions=tuple(child_provisions),
         child_signs=_pattern(str(children["signs"]), where) if children.get("signs") else "",
+        unverified_marks=_pattern(str(data["unverified_marks"]), where) if data.get("unverified_marks") else "",
         source=where,
     )
     if knowledge.commentary not in jurisdictions:

@@ -21,6 +21,7 @@ from rag.retrieve import asks as ask_parts
 from rag.retrieve.held import TERM_WEIGHT, aliased, merge, not_held, term_held
 from rag.retrieve.places import country_lookup, country_pattern, not_the_forum
 from rag.retrieve.spelling import known
+from rag.retrieve.unverified import unverified
 
 
 @dataclass
@@ -50,9 +51,13 @@ def assess(
     passages = [h.chunk.text for h in top]
     names = uncovered(question, vocabulary, passages, contains, known_)
     framed = [f"{h.chunk.meta.title} {h.chunk.meta.citation} {h.chunk.text}" for h in top]
+    # What a top passage says is not verified is not covered either, though the passage names it; it comes
+    # first, in place of the words it spans.
+    gaps = unverified(question, top, known_)
+    within = [n for n in names if not any(n.casefold() in g.casefold() for g in gaps)]
     return Coverage(
         uncovered=names,
-        not_covered=merge(question, names, not_held(question, vocabulary, framed, contains, share, known_)),
+        not_covered=merge(question, [*gaps, *within], not_held(question, vocabulary, framed, contains, share, known_)),
         on_topic=on_topic(question, known_),
         term_coverage=term_coverage(question, passages),
         # A document number the question cites counts where it stands in the passage's citation too.
