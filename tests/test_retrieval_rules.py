@@ -254,5 +254,9 @@ def test_a_question_with_no_sign_of_a_child_gets_the_adult_provision_in_the_chil
     }
     for child in ("A 16-year-old boy in Leeds", "Мальчику 15 лет", "16 yaşlı oğlan", "Un mineur de 16 ans"):
         assert ranked(child) == {"coe-26": 0.03, "s45-child": 0.02, "s45-5": 0.01}, child
+    # A filter that leaves out the adult provision leaves the ranks alone.
+    kept = {"coe-26": 0.03, "s45-child": 0.02, "s45-5": 0.01}
+    adult_unless_child(kept, "Can they punish her?", set(), pinned, ids, metas, KNOWLEDGE, {"coe-26", "s45-child"})
+    assert kept == {"coe-26": 0.03, "s45-child": 0.02, "s45-5": 0.01}
     # A question naming the child limb keeps it.
     assert ranked("What does s.45(4) require?", frozenset({"s45-child"}))["s45-child"] == 0.02

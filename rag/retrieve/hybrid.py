@@ -171,6 +171,7 @@ class Retriever:
             self.keywords.ids,
             self.keywords.metas,
             self.knowledge,
+            allowed,
         )
         # Only the leading candidates are read back from the store: diversity rarely looks further.
         ordered = sorted(ranks, key=lambda c: -ranks[c])

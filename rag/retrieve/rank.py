@@ -75,10 +75,12 @@ def adult_unless_child(
     ids: list[str],
     metas: list[dict[str, Any]],
     knowledge: Knowledge,
+    allowed: set[str] | None = None,
 ) -> None:
     """A question with no sign of a child is about an adult: a document's adult provision takes the rank its
     child provision earned, and the child provision the adult's (zero when it ranked nowhere). `pinned` maps
-    each pinpoint label to its rows in the index's `ids` and `metas`."""
+    each pinpoint label to its rows in the index's `ids` and `metas`; `allowed`, the passages the filters
+    leave (None: all)."""
     if not knowledge.child_provisions or re.search(knowledge.child_signs, question, re.I):
         return
 
@@ -88,7 +90,7 @@ def adult_unless_child(
 
     for provision in knowledge.child_provisions:
         child = [c for c in passages(provision.doc, provision.child) if c in ranks and c not in exact]
-        adult = passages(provision.doc, provision.adult)
+        adult = [c for c in passages(provision.doc, provision.adult) if allowed is None or c in allowed]
         if not child or not adult:
             continue
         best_child = max(child, key=lambda c: ranks[c])
