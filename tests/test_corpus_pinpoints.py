@@ -68,3 +68,22 @@ def test_the_check_catches_a_theme_posing_as_a_recommendation(tmp_path: Path) ->
     )
     with pytest.raises(AssertionError, match=r"neither a summary|numbers its own themes"):
         test_pinpoints_stand_only_over_text_that_states_the_provision(load_document(note))
+
+
+def test_every_pinpoint_a_gold_set_expects_is_one_of_its_documents() -> None:
+    """A label naming a heading the note does not have can never be found (a judgment's holding on Article 4
+    is "§ Holdings — Article 4", not "Article 4")."""
+    import json
+
+    have: dict[str, set[str]] = {}
+    for doc in DOCUMENTS:
+        for chunk in chunk_document(doc):
+            if chunk.pinpoint:
+                have.setdefault(chunk.doc_id, set()).add(chunk.pinpoint)
+    for gold in sorted((CORPUS.parent / "tests" / "gold").glob("*.jsonl")):
+        for line in gold.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line) if line.strip() else {}
+            for entry in (e for x in item.get("expected", []) for e in (x, *x.get("or", []))):
+                if entry.get("pinpoint"):
+                    pins = have.get(entry["doc"], set())
+                    assert any(pp.matches(entry["pinpoint"], p) for p in pins), (gold.name, item["id"], entry)
