@@ -94,6 +94,8 @@ class Knowledge:
     child_provisions: tuple[ChildProvision, ...] = ()
     child_signs: str = ""  # a case-insensitive regular expression: the question is about a child
     unverified_marks: str = ""  # a case-insensitive regular expression: the notes' wording for an unverified fact
+    instrument_questions: str = ""  # a question asking which instruments or standards apply, in any language read
+    international_words: str = ""  # the word "international" in those languages
     source: str = ""
 
     @cached_property
@@ -252,6 +254,8 @@ def parse(data: Any, where: str, documents: set[str] | None = None, used: set[st
         child_provisions=tuple(child_provisions),
         child_signs=_pattern(str(children["signs"]), where) if children.get("signs") else "",
         unverified_marks=_pattern(str(data["unverified_marks"]), where) if data.get("unverified_marks") else "",
+        instrument_questions=_pattern(str(data.get("instrument_questions") or ""), where),
+        international_words=_pattern(str(data.get("international_words") or ""), where),
         source=where,
     )
     if knowledge.commentary not in jurisdictions:

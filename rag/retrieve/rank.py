@@ -161,9 +161,6 @@ def promote_exact(ranked: list[Hit], named: bool) -> list[Hit]:
     return sorted(boosted, key=lambda h: (-h.score, -(h.dense or 0.0)))
 
 
-# "Which international standards/instruments...": the team's commentary is not one of them.
-INSTRUMENTS = re.compile(r"\b(?:which|what)\b[^?]*\b(?:instruments|standards|treaties|conventions)\b", re.I)
-INTERNATIONAL = re.compile(r"\binternational\b", re.I)
 
 
 def binding_first(
@@ -176,7 +173,8 @@ def binding_first(
     asks about it.
     """
     later: set[int] = set()
-    if INSTRUMENTS.search(question):
+    # "Which international standards/instruments...", in any language the knowledge data reads.
+    if knowledge.instrument_questions and re.search(knowledge.instrument_questions, question, re.I):
         kinds = knowledge.instrument_types
         later |= {
             id(h)
@@ -184,7 +182,8 @@ def binding_first(
             if h.chunk.meta.jurisdiction == knowledge.commentary
             or (kinds and h.chunk.meta.type is not None and h.chunk.meta.type not in kinds)
         }
-        if INTERNATIONAL.search(question):  # a country's own law is not an international instrument
+        international = knowledge.international_words
+        if international and re.search(international, question, re.I):  # a country's own law is not one
             national = {c.law for c in knowledge.countries if c.law}
             later |= {id(h) for h in ranked if h.chunk.meta.jurisdiction in national}
     if places and "EU" not in places and not hinted & set(knowledge.eu_documents):
