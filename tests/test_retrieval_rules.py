@@ -191,6 +191,14 @@ def test_a_list_of_instruments_puts_judgments_and_reports_after_the_instruments(
     order = binding_first(national, "Which international instruments apply?", set(), set(), KNOWLEDGE)
     assert [h.chunk.doc_id for h in order] == ["ilo", "cps-guidance", "az-law"]
     assert binding_first(national, "Which instruments apply in England?", set(), set(), KNOWLEDGE) == national
+    # The same questions in the other languages read.
+    for asked in (
+        "Какие международные акты применимы?",
+        "Hansı beynəlxalq sənədlər tətbiq olunur?",
+        "Hangi uluslararası belgeler uygulanır?",
+        "Quels instruments internationaux s'appliquent ?",
+    ):
+        assert binding_first(national, asked, set(), set(), KNOWLEDGE)[0].chunk.doc_id == "ilo", asked
 
 
 def test_a_provisions_text_goes_before_a_close_note_on_it_and_a_pinpoint_before_a_close_introduction() -> None:
