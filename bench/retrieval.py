@@ -22,6 +22,8 @@ sys.path.insert(0, str(REPO))
 
 from rag.answer.evaluate import GoldItem, load_gold, percentile, recall  # noqa: E402
 
+KEPT = "## Before graded answers"  # where the kept earlier runs begin in bench/RETRIEVAL.md
+
 
 def our_assistant(home: Path, k: int) -> Any:
     from rag.answer.assistant import Assistant
@@ -154,6 +156,9 @@ def main() -> None:
             sections.append(table(path.name, ours, base4, base5, items))
     text = "\n\n".join(sections)
     print(text)
+    # The earlier runs kept for comparison, below the new tables, survive a re-run.
+    kept = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+    earlier = "\n" + kept[kept.find(KEPT) :] if KEPT in kept else ""
     args.out.write_text(
         "# Retrieval on the gold sets\n\nMade by `python bench/retrieval.py` "
         f"({time.strftime('%Y-%m-%d %H:%M')}, load {' '.join(f'{x:.2f}' for x in os.getloadavg())}). "
@@ -166,7 +171,7 @@ def main() -> None:
         "questions, but their labels of a judgment's holding were corrected to its heading). On 2026-12-02 gold and "
         "heldout 1-3 gained a blind review's alternative passages for the second edition (the \"or\" of a label), "
         "and heldout2's misses showed that \"the European Convention\" names the ECHR. The corpus is the second "
-        "edition (240 chunks); the blind figures are in the README.\n\n" + text + "\n"
+        "edition (240 chunks); the blind figures are in the README.\n\n" + text + "\n" + earlier
     )
 
 
